@@ -1,0 +1,1 @@
+"""Exchange formats with qualitative-analysis software (REFI-QDA)."""
