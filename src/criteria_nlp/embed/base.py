@@ -1,0 +1,121 @@
+"""The embedder interface shared by every backend, and the text normalisation used for cache keys."""
+
+from __future__ import annotations
+
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+
+
+class Embedder(ABC):
+    """Turns texts into float32, L2-normalised vectors.
+
+    Subclasses implement ``_encode`` (one raw batch) plus ``model_id`` and ``dim``; ``embed``
+    handles validation, batching, progress, normalisation and input order.
+    """
+
+    name: str = ""
+    needs_fit: bool = False  # True for corpus-fitted backends: their vectors are not cacheable
+    batch_size: int = 32
+
+    @property
+    @abstractmethod
+    def model_id(self) -> str:
+        """Stable id including versions; the cache key namespace."""
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Length of each vector."""
+
+    def fit(self, texts: Sequence[str]) -> "Embedder":
+        """Learn from the corpus (only corpus-fitted backends do); returns self."""
+        return self
+
+    @abstractmethod
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Raw backend call on one batch: shape (len(texts), dim)."""
+
+    def _batch_order(self, texts: Sequence[str]) -> np.ndarray:
+        """Order in which texts are sent to ``_encode``; backends may group similar lengths."""
+        return np.arange(len(texts))
+
+    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Embed texts: float32, L2-normalised rows, shape (len(texts), dim), in input order."""
+        texts = as_text_list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = self._batch_order(texts)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with progress_bar(len(texts), f"embedding ({self.name})", show_progress) as advance:
+            for start in range(0, len(texts), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                vectors = self._encode([texts[i] for i in batch])
+                check_shape(vectors, len(batch), self.dim, self.name)
+                out[batch] = vectors
+                advance(len(batch))
+        return l2_normalise(out)
+
+
+def normalise_for_cache(text: str) -> str:
+    """NFC + collapse whitespace runs to one space + strip. Case is kept (exactness)."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def as_text_list(texts: Sequence[str]) -> list[str]:
+    """Validate texts; a bare string is refused because it would be embedded char by char."""
+    if isinstance(texts, str):
+        raise TypeError("embed() takes a sequence of texts, not a single str: wrap it in a list")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"text #{i} is {type(text).__name__}, not str: drop or fill missing answers first"
+            )
+    return texts
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    """Row-wise L2 normalisation in float32; all-zero rows stay zero (nothing to normalise)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, np.float32(1e-12))
+
+
+def check_shape(vectors: np.ndarray, n: int, dim: int, name: str) -> None:
+    if vectors.ndim != 2 or vectors.shape != (n, dim):
+        raise RuntimeError(f"embedder {name!r} returned shape {vectors.shape}, expected {(n, dim)}")
+
+
+@contextmanager
+def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """Yield an ``advance(n)`` callable; draws a rich bar with ETA on stderr when enabled."""
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    # stderr keeps stdout clean for piped output.
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)

