@@ -1,0 +1,222 @@
+"""Command-line interface. Each command is a thin wrapper around a plain function; heavy
+libraries (torch, spaCy, sentence-transformers) are imported inside commands so that
+`criteria-nlp --help` stays instant."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import __version__
+from .errors import CriteriaNLPError
+
+app = typer.Typer(
+    name="criteria-nlp",
+    help="Turn free-text citizen answers into coded well-being criteria, clusters and draft indicators (offline, multilingual).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+codebook_app = typer.Typer(help="Show or export codebooks (the SPIRAL default, YAML, CSV, REFI-QDA .qdc).", no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+
+# Shared options (the command-line contract).
+TextCol = typer.Option("text", "--text-col", help="Column holding the answers.")
+IdCol = typer.Option(None, "--id-col", help="Column holding unique answer ids (default: 'id' when present, else row numbers).")
+LangCol = typer.Option(None, "--lang-col", help="Column holding the language (default: 'language' when present, else detected).")
+CityCol = typer.Option(None, "--city-col", help="Column holding the city (default: 'city' when present).")
+GroupCol = typer.Option(None, "--group-col", help="Column holding the citizen group (default: 'group' when present).")
+QuestionCol = typer.Option(None, "--question-col", help="Column holding the question answered (default: 'question' when present).")
+CodebookOpt = typer.Option("spiral", "--codebook", "-c", help="'spiral' (shipped default) or a .yaml/.csv/.qdc codebook file.")
+EmbedderOpt = typer.Option("e5", "--embedder", help="Embedding backend: e5 (multilingual-e5-small, offline) or tfidf (no model).")
+SeedOpt = typer.Option(0, "--seed", help="Random seed: the same seed gives the same result.")
+CacheOpt = typer.Option(None, "--cache-dir", envvar="CRITERIA_NLP_CACHE_DIR", help="Cache folder for the converted model and embeddings (default: the user cache directory).")
+QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+
+
+def _version_callback(value: bool):
+    if value:
+        typer.echo(f"criteria-nlp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+):
+    """criteria-nlp: multilingual citizen answers to validated well-being criteria."""
+
+
+def _echo_err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.command()
+def run(
+    input: Path = typer.Argument(..., help="Answers table: CSV/TSV, XLSX or JSONL."),
+    outdir: Path = typer.Option(..., "--outdir", "-o", help="Output folder."),
+    text_col: str = TextCol,
+    id_col: Optional[str] = IdCol,
+    lang_col: Optional[str] = LangCol,
+    city_col: Optional[str] = CityCol,
+    group_col: Optional[str] = GroupCol,
+    question_col: Optional[str] = QuestionCol,
+    codebook: str = CodebookOpt,
+    embedder: str = EmbedderOpt,
+    min_confidence: float = typer.Option(0.25, "--min-confidence", min=0.0, max=1.0, help="Abstain (empty code) below this calibrated confidence."),
+    n_clusters: Optional[int] = typer.Option(None, "--n-clusters", min=1, help="Number of criteria groups (default: chosen automatically)."),
+    seed: int = SeedOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    quiet: bool = QuietOpt,
+):
+    """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR."""
+    from .pipeline import RunConfig, run_pipeline
+
+    result = run_pipeline(RunConfig(
+        input=input, outdir=outdir, text_col=text_col, id_col=id_col, lang_col=lang_col,
+        city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
+        embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
+        cache_dir=cache_dir, show_progress=not quiet,
+    ))
+    counts = result.manifest["counts"]
+    if not quiet:
+        _echo_err(
+            f"{counts['answers']} answers ({counts['skipped']} empty rows skipped, {counts['non_answers']} non-answers), "
+            f"{counts['coded']} coded, {counts['abstained']} left for review, {counts['clusters']} clusters "
+            f"-> {result.outdir}"
+        )
+
+
+@app.command()
+def assign(
+    input: Path = typer.Argument(..., help="Answers table: CSV/TSV, XLSX or JSONL."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output CSV: id, code, confidence (+ code_label)."),
+    codebook: str = CodebookOpt,
+    text_col: str = TextCol,
+    id_col: Optional[str] = IdCol,
+    lang_col: Optional[str] = LangCol,
+    embedder: str = EmbedderOpt,
+    min_confidence: float = typer.Option(0.25, "--min-confidence", min=0.0, max=1.0, help="Abstain (empty code) below this calibrated confidence."),
+    seed: int = SeedOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    quiet: bool = QuietOpt,
+):
+    """Assign each answer to a code of the codebook (zero-shot), with a confidence."""
+    from .commands import assign_file
+
+    assign_file(
+        input, output, codebook=codebook, text_col=text_col, id_col=id_col, lang_col=lang_col,
+        embedder=embedder, min_confidence=min_confidence, seed=seed, cache_dir=cache_dir, show_progress=not quiet,
+    )
+
+
+@app.command()
+def embed(
+    input: Path = typer.Argument(..., help="Answers table: CSV/TSV, XLSX or JSONL."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .npy file (float32, one row per answer, input order)."),
+    text_col: str = TextCol,
+    id_col: Optional[str] = IdCol,
+    embedder: str = EmbedderOpt,
+    seed: int = SeedOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    quiet: bool = QuietOpt,
+):
+    """Embed every answer (and fill the embedding cache)."""
+    from .commands import embed_file
+
+    stats = embed_file(input, output, text_col=text_col, id_col=id_col, embedder=embedder, seed=seed, cache_dir=cache_dir, show_progress=not quiet)
+    if not quiet:
+        _echo_err(f"{stats.get('requested', '?')} answers embedded ({stats.get('cache_hits', 0)} from cache) -> {output}")
+
+
+@app.command()
+def cluster(
+    input: Path = typer.Argument(..., help="Answers table: CSV/TSV, XLSX or JSONL."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output CSV: id, cluster (-1 = unassigned), cluster_label."),
+    n_clusters: Optional[int] = typer.Option(None, "--n-clusters", min=1, help="Number of clusters (default: chosen automatically)."),
+    text_col: str = TextCol,
+    id_col: Optional[str] = IdCol,
+    lang_col: Optional[str] = LangCol,
+    embedder: str = EmbedderOpt,
+    seed: int = SeedOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    quiet: bool = QuietOpt,
+):
+    """Discover criteria groups without a codebook."""
+    from .commands import cluster_file
+
+    choice = cluster_file(
+        input, output, n_clusters=n_clusters, text_col=text_col, id_col=id_col, lang_col=lang_col,
+        embedder=embedder, seed=seed, cache_dir=cache_dir, show_progress=not quiet,
+    )
+    if not quiet:
+        _echo_err(f"{choice} -> {output}")
+
+
+@codebook_app.command("show")
+def codebook_show(
+    codebook: str = typer.Argument("spiral", help="'spiral' or a codebook file."),
+    language: str = typer.Option("en", "--language", "-l", help="Language of the labels shown."),
+):
+    """Print the codebook as a tree of codes and labels."""
+    from .codebook import load_codebook
+
+    book = load_codebook(codebook)
+    typer.echo(f"{book.name}: {book.title or ''} ({len(book.codable())} codable codes)")
+    for code in book:
+        indent = "  " if code.parent else ""
+        mark = "" if code.verified else " (unverified)"
+        typer.echo(f"{indent}{code.code}  {code.label(language)}{mark}")
+
+
+@codebook_app.command("export")
+def codebook_export(
+    codebook: str = typer.Argument("spiral", help="'spiral' or a codebook file."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file: .yaml/.yml or REFI-QDA .qdc."),
+):
+    """Export a codebook to YAML or REFI-QDA .qdc."""
+    from .codebook import load_codebook
+    from .errors import CodebookError
+
+    book = load_codebook(codebook)
+    suffix = output.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        book.to_yaml(output)
+    elif suffix == ".qdc":
+        from .exchange.refiqda import write_qdc
+
+        write_qdc(book, output)
+    else:
+        raise CodebookError(f"{output.name}: unknown export format '{suffix}'; use .yaml or .qdc")
+    _echo_err(f"{len(book)} codes -> {output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except CriteriaNLPError as exc:
+        _echo_err(f"error: {exc}")
+        return 2
+    except (typer.Exit, SystemExit) as exc:
+        return int(getattr(exc, "exit_code", getattr(exc, "code", 0)) or 0)
+    except typer.Abort:
+        _echo_err("aborted")
+        return 130
+    except Exception as exc:  # usage errors from typer's click, and OS errors on user paths
+        # Duck-typed: recent typer versions vendor click, so its classes are not importable.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, OSError) and exc.filename:
+            _echo_err(f"error: {exc.filename}: {exc.strerror}")
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
