@@ -69,3 +69,10 @@ def test_codebook_show_and_export(tmp_path, capsys):
     assert main(["codebook", "export", "spiral", "-o", str(tmp_path / "spiral.qdc")]) == 0
     assert (tmp_path / "spiral.qdc").read_text(encoding="utf-8").count("<Code ") >= 40
     assert main(["codebook", "export", "spiral", "-o", str(tmp_path / "spiral.txt")]) == 2
+
+
+def test_public_api_is_reexported_lazily():
+    import criteria_nlp
+
+    for name in criteria_nlp.__all__:
+        assert getattr(criteria_nlp, name) is not None
