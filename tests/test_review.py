@@ -293,3 +293,93 @@ def test_validated_group_keeps_members_and_id_when_clustering_renumbers():
     assert got["new_far"] not in (7, 3, -1)
     assert got["c1"] == got["c2"] and got["c1"] not in (7, 3)  # the unrelated group gets a fresh id
     assert any("1 of 2 new answers" in m for m in [r["message"] for r in report])
+
+
+# ---------------------------------------------------------------------------- the demo round-trip
+
+DEMO = "corpora/demo/answers.csv"
+EXTRA = "corpora/demo/extra_answers.csv"
+
+
+def test_demo_round_trip_every_decision_holds_with_50_new_answers(tmp_path):
+    """Run on the demo corpus, edit the workbook as an analyst would (accept, rename, merge,
+    override two answers, reject one), import, re-run with 50 extra answers, check it all."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "out"
+    first = run(root / DEMO, out, n_clusters=24)
+    assert (out / "indicators.csv").exists() and (out / "review.xlsx").exists()
+    indicators = pd.read_csv(out / "indicators.csv", dtype=str, keep_default_na=False)
+    assert set(indicators["status"]) == {"draft"} and indicators["note"].str.contains("DRAFT").all()
+
+    wb = openpyxl.load_workbook(out / "review.xlsx")
+    groups, answers = wb[GROUP_SHEET], wb[ANSWER_SHEET]
+    g, a = columns(groups), columns(answers)
+    rows = {groups.cell(r, g["group"]).value: r for r in range(2, groups.max_row + 1)}
+    members = first.answers[first.answers["cluster"] >= 0].groupby("cluster")["id"].apply(set).to_dict()
+    accepted, renamed, merged, target, rejected = sorted(rows)[:5]
+    groups.cell(rows[accepted], g["decision"]).value = "accept"
+    groups.cell(rows[renamed], g["decision"]).value = "rename"
+    groups.cell(rows[renamed], g["rename to"]).value = "fr: Accès à un logement décent | nl: Een betaalbare woning | *: Housing"
+    groups.cell(rows[merged], g["decision"]).value = "merge"
+    groups.cell(rows[merged], g["merge into"]).value = target
+    groups.cell(rows[rejected], g["decision"]).value = "reject"
+    groups.cell(rows[rejected], g["notes"]).value = "not a criterion: mixed answers"
+    name_accepted = groups.cell(rows[accepted], g["name (draft)"]).value
+    # Two overrides: one answer of the accepted group moves to another code, one elsewhere.
+    by_id = {answers.cell(r, a["id"]).value: r for r in range(2, answers.max_row + 1)}
+    leaving = sorted(members[accepted])[0]
+    elsewhere = sorted(members[target])[0]
+    old_code = answers.cell(by_id[leaving], a["proposed code"]).value
+    new_code = "F01" if old_code != "F01" else "F02"
+    answers.cell(by_id[leaving], a["override code"]).value = new_code
+    answers.cell(by_id[elsewhere], a["override code"]).value = "A03"
+    wb.save(out / "review.xlsx")
+
+    imported = import_review(out / "review.xlsx", out, analyst="Ana Lyst")
+    assert imported.counts["answer_override"] == 2 and imported.counts["group_decision"] == 5  # + implicit accept of the merge target
+    store_before = (out / "decisions.jsonl").read_bytes()
+
+    extra = pd.read_csv(root / EXTRA, dtype=str, keep_default_na=False).head(50)
+    both = pd.concat([pd.read_csv(root / DEMO, dtype=str, keep_default_na=False), extra])
+    both.to_csv(tmp_path / "more.csv", index=False)
+    second = run(tmp_path / "more.csv", out, n_clusters=24)
+    assert (out / "decisions.jsonl").read_bytes() == store_before  # runs never write the store
+    result = second.answers.set_index("id")
+    assert len(result) == len(first.answers) + 50
+
+    # Overrides hold.
+    assert (result.loc[leaving, "code"], result.loc[leaving, "code_source"]) == (new_code, "analyst")
+    assert (result.loc[elsewhere, "code"], result.loc[elsewhere, "code_source"]) == ("A03", "analyst")
+    clusters = result["cluster"].astype(int)
+    # The accepted group keeps its id and members (minus the answer moved to another code).
+    assert set(clusters[clusters == accepted].index) >= members[accepted] - {leaving}
+    assert clusters[leaving] != accepted
+    # The renamed group keeps its id, members and name in every language.
+    assert set(clusters[clusters == renamed].index) >= members[renamed]
+    names = second.indicators[second.indicators["cluster"].astype(int) == renamed].set_index("language")["name"]
+    assert names.get("fr", "Accès à un logement décent") == "Accès à un logement décent"
+    assert names.get("nl", "Een betaalbare woning") == "Een betaalbare woning"
+    assert all(n in ("Accès à un logement décent", "Een betaalbare woning", "Housing") for n in names)
+    # The merge holds: the merged group's answers are in the target group; its id is gone.
+    assert set(clusters[clusters == target].index) >= (members[merged] | members[target]) - {elsewhere}
+    assert (clusters == merged).sum() == 0
+    # The rejection holds: no group, no indicator.
+    assert (clusters[list(members[rejected])] == -1).all()
+    assert rejected not in set(second.indicators["cluster"].astype(int))
+    # The accepted group's drafted name was frozen.
+    frozen = second.indicators[second.indicators["cluster"].astype(int) == accepted]
+    assert " | ".join(f"{r.language}: {r.name}" for r in frozen.itertuples()).startswith(name_accepted.split(" | ")[0])
+    # New answers are proposed against the validated synthesis, or form discovered groups.
+    new = result.loc[extra["id"]]
+    assert set(new["cluster_source"]) <= {"proposed (validated group)", "discovered", ""}
+    report = second.decisions_report
+    assert not report["status"].isin(["not applicable", "conflict"]).any()
+    assert report["message"].str.contains("new answers proposed into validated groups").any()
+    # The new workbook shows the decisions; merged and rejected groups are gone from it.
+    wb = openpyxl.load_workbook(out / "review.xlsx")
+    groups = wb[GROUP_SHEET]
+    shown = {groups.cell(r, g["group"]).value: groups.cell(r, g["decision"]).value for r in range(2, groups.max_row + 1)}
+    assert shown[accepted] == "accept" and shown[renamed] == "rename" and shown[target] == "accept"
+    assert merged not in shown and rejected not in shown

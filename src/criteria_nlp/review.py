@@ -474,6 +474,7 @@ def _readme_lines(n_groups: int, n_answers: int) -> list[str]:
         "",
         f"Sheet '{GROUP_SHEET}' ({n_groups} groups): one row per criteria group. Fill the yellow columns:",
         "  decision: accept (keep as drafted) / rename (give 'rename to') / merge (give the group number in 'merge into') / move (give a code in 'move to code') / reject (not a criterion group).",
+        "  Merging a group into another validates the receiving group as drafted (you can still rename it).",
         "  'rename to' may be one name for every language, or one per language: fr: Accès au logement | nl: Betaalbaar wonen",
         f"Sheet '{ANSWER_SHEET}' ({n_answers} answers): put a code in 'override code' to correct an answer ('{NO_CODE}' = no code).",
         f"Sheet '{INDICATOR_SHEET}': the drafted indicator in every language of each group, levels 1 (very unsatisfactory) to 5 (ideal), with the ids of the answers each level was drawn from.",
@@ -723,15 +724,12 @@ def import_review(workbook: str | Path, outdir: str | Path, analyst: str | None 
         more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
         raise ReviewError(f"{workbook.name}: {len(problems)} problem(s), nothing recorded: " + " ; ".join(shown) + more)
 
+    _validate_merge_targets(wanted_groups, snapshot, state)
     entries = _changes(state, snapshot, wanted_groups, notes_groups, wanted_answers, notes_answers)
     counts = {kind: sum(1 for e in entries if e["kind"] == kind) for kind in ("group_decision", "group_note", "answer_override", "answer_note")}
-    if entries:
-        entries.append({"kind": "import", "target": {"workbook": workbook_id, "file": workbook.name},
-                        "value": {"answers": sorted(snapshot["answers"]), "counts": counts}})
-    else:
-        # Record that the workbook was seen, so its answers are not "new" on the next run.
-        entries.append({"kind": "import", "target": {"workbook": workbook_id, "file": workbook.name},
-                        "value": {"answers": sorted(snapshot["answers"]), "counts": counts}})
+    # Always record which answers the analyst has seen: they are not "new" on the next run.
+    entries.append({"kind": "import", "target": {"workbook": workbook_id, "file": workbook.name},
+                    "value": {"answers": sorted(snapshot["answers"]), "counts": counts}})
     stored = DecisionStore(outdir).append(entries, analyst=analyst)
     return ImportResult(records=stored, counts=counts, workbook_id=workbook_id)
 
@@ -787,6 +785,22 @@ def _group_decision(edits: dict, original: dict, key: str, r: int, by_cluster: d
     elif decision == "merge":
         value["merge_into"] = by_cluster[int(merge)]
     return value
+
+
+def _validate_merge_targets(wanted: dict, snapshot: dict, state: DecisionState) -> None:
+    """Merging into a group validates that group: an undecided target is accepted as drafted,
+    so its id and members hold on later runs like any validated group."""
+    for value in list(wanted.values()):
+        target = value.get("merge_into")
+        while target and wanted.get(target, {}).get("decision") == "merge":
+            target = wanted[target]["merge_into"]
+        if not target:
+            continue
+        decided_before = bool(target in state.groups and state.groups[target].decision)
+        undecided = (target in wanted and not wanted[target]["decision"]) or (target not in wanted and not decided_before)
+        if undecided:
+            wanted[target] = {"decision": "accept", "name": snapshot["groups"][target]["name"], "move_to": "", "merge_into": "",
+                              "implicit": "accepted as the target of a merge"}
 
 
 def _check_merges(wanted: dict, snapshot: dict, state: DecisionState, problems: list) -> None:
