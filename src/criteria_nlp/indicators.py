@@ -176,8 +176,12 @@ def object_phrase(texts: list[str], language: str, weights: dict[str, float], ar
         return text, text
     _, tokens, start, end = best
     phrase = _join(tokens[start:end])
-    if start > 0 and (tokens[start - 1].pos == "DET" or tokens[start - 1].text.casefold() in articles):
-        return phrase, _join(tokens[start - 1:end])
+    wanted = tuple(t.lemma for t in tokens[start:end])
+    # Prefer the most central occurrence that opens with an article ("un logement").
+    for other in analysed:
+        for s in range(1, len(other)):
+            if tuple(t.lemma for t in other[s:s + len(wanted)]) == wanted and other[s - 1].text.casefold() in articles:
+                return _join(other[s:s + len(wanted)]), _join(other[s - 1:s + len(wanted)])
     if tagged and language == "fr":
         return phrase, _french_article(tokens[start:end]) + phrase
     return phrase, phrase
