@@ -377,9 +377,37 @@ def test_demo_round_trip_every_decision_holds_with_50_new_answers(tmp_path):
     report = second.decisions_report
     assert not report["status"].isin(["not applicable", "conflict"]).any()
     assert report["message"].str.contains("new answers proposed into validated groups").any()
+    # The REFI-QDA project carries the analyst's decisions under her own user.
+    from pyrefiqda import RefiProject
+
+    project = RefiProject.load(out / "project.qdpx", extract_dir=str(tmp_path / "qdpx"))
+    analyst = next(u.guid for u in project.users.user if u.name == "Ana Lyst")
+    by_analyst = {s.name for s in project.sources.text_source for sel in s.plain_text_selection if sel.creating_user == analyst}
+    assert {leaving, elsewhere} | (members[renamed] & set(result.index)) <= by_analyst
+    assert (out / "codes.csv").exists() and (out / "codebook.qdc").exists()
     # The new workbook shows the decisions; merged and rejected groups are gone from it.
     wb = openpyxl.load_workbook(out / "review.xlsx")
     groups = wb[GROUP_SHEET]
     shown = {groups.cell(r, g["group"]).value: groups.cell(r, g["decision"]).value for r in range(2, groups.max_row + 1)}
     assert shown[accepted] == "accept" and shown[renamed] == "rename" and shown[target] == "accept"
     assert merged not in shown and rejected not in shown
+
+
+def test_move_and_merge_recode_members_but_overrides_win():
+    a, b = ["a1", "a2", "a3"], ["b1", "b2"]
+    state = DecisionState.from_records([
+        _record(1, "group_decision", {"group": group_key(a), "cluster": 4, "code": "A03", "members": a},
+                {"decision": "move", "name": "x", "move_to": "A00", "merge_into": ""}),
+        _record(2, "group_decision", {"group": group_key(b), "cluster": 9, "code": "A06", "members": b},
+                {"decision": "merge", "name": "", "move_to": "", "merge_into": group_key(a)}),
+        _record(3, "answer_override", {"id": "a3", "text_sha1": ""}, {"code": "F01"}),
+        _record(4, "import", {"workbook": "w"}, {"answers": a + b}),
+    ])
+    answers = _frame(a + b, [0, 0, 0, 1, 1], ["A03", "A03", "F01", "A06", "A06"])
+    report = apply_group_decisions(answers, np.eye(5), np.ones(5, bool), state, load_codebook("spiral"))
+    got = answers.set_index("id")
+    assert got.loc["a1", "code"] == got.loc["b1", "code"] == "A00"  # moved group's code, merged members follow
+    assert got.loc["a1", "code_source"] == "analyst (group)" and got.loc["a1", "code_label"] == load_codebook("spiral").label("A00", "fr")
+    assert got.loc["a3", "code"] == "F01" and got.loc["a3", "cluster"] != 4  # its override wins and it leaves the group
+    assert set(got.loc[["a1", "a2", "b1", "b2"], "cluster"]) == {4}
+    assert any("left group 4" in r["message"] for r in report)

@@ -151,13 +151,14 @@ def run_pipeline(config: RunConfig) -> RunResult:
             )
             decision_report += apply_recorded_group_decisions(answers, vectors, coded, decisions, codebook)
         with timer.stage("describe"):
-            clusters, indicators = describe_stage(answers, vectors, coded, codebook, decisions)
+            clusters, indicators, codes = describe_stage(answers, vectors, coded, codebook, decisions)
         with timer.stage("write"):
             table = answers_output(answers, corpus)
             write_csv_atomic(outdir / "answers.csv", table)
             write_csv_atomic(outdir / "clusters.csv", clusters)
             manifest = build_manifest(config, corpus, answers, embedder, discoverer, timer.timings, embedding_stats)
-            manifest["review"] = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report)
+            write_csv_atomic(outdir / "codes.csv", codes)
+            manifest["review"] = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report, codes)
             write_json_atomic(outdir / "manifest.json", manifest)
     return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings,
                      indicators=indicators, decisions_report=pd.DataFrame(decision_report))
@@ -181,7 +182,8 @@ def apply_recorded_group_decisions(answers: pd.DataFrame, vectors: np.ndarray, c
 
 
 def describe_stage(answers: pd.DataFrame, vectors: np.ndarray, coded: pd.Series, codebook, decisions):
-    """clusters.csv (keyphrases, representatives per language) and indicators.csv (drafts)."""
+    """clusters.csv (keyphrases, representatives per language), indicators.csv (drafts) and
+    codes.csv (the same description for every code used)."""
     from .describe import describe, descriptions_table
     from .indicators import draft_indicators
     from .review import group_names
@@ -191,11 +193,13 @@ def describe_stage(answers: pd.DataFrame, vectors: np.ndarray, coded: pd.Series,
     indicators = draft_indicators(rows, descriptions, codebook, names=group_names(decisions))
     main = {d.key: d.main_language for d in descriptions}
     labels = {c: n for c, lang, n in zip(indicators["cluster"], indicators["language"], indicators["name"]) if main.get(c) == lang}
-    return descriptions_table(descriptions, rows, by="cluster", labels=labels), indicators
+    code_labels = {c.code: c.label() for c in codebook}
+    codes = descriptions_table(describe(rows, vectors, by="code"), rows, by="code", labels=code_labels)
+    return descriptions_table(descriptions, rows, by="cluster", labels=labels), indicators, codes
 
 
 def write_review_outputs(outdir: Path, answers: pd.DataFrame, indicators: pd.DataFrame, clusters: pd.DataFrame,
-                         codebook, decisions, decision_report: list[dict]) -> dict:
+                         codebook, decisions, decision_report: list[dict], codes: pd.DataFrame | None = None) -> dict:
     """indicators.csv, review.xlsx (+ its snapshot), codebook.qdc, project.qdpx, decisions_report.csv."""
     from .exchange.refiqda import write_qdc, write_qdpx
     from .review import build_review_workbook, review_tables, save_snapshot, write_report
@@ -203,7 +207,7 @@ def write_review_outputs(outdir: Path, answers: pd.DataFrame, indicators: pd.Dat
     write_csv_atomic(outdir / "indicators.csv", indicators)
     groups, review_answers, qda_answers = review_tables(answers, clusters, indicators, decisions)
     snapshot = build_review_workbook(outdir / "review.xlsx", groups=groups, answers=review_answers,
-                                     indicators=indicators, codebook=codebook, state=decisions)
+                                     indicators=indicators, codebook=codebook, state=decisions, code_descriptions=codes)
     save_snapshot(outdir, snapshot)
     write_qdc(codebook, outdir / "codebook.qdc")
     write_qdpx(outdir / "project.qdpx", qda_answers, codebook, groups)

@@ -298,6 +298,7 @@ def apply_group_decisions(answers: pd.DataFrame, vectors: np.ndarray, rows: np.n
     report: list[dict] = []
     reserved = {g.cluster for g in decided}
     owner: dict[str, GroupState] = {}
+    via: dict[str, GroupState] = {}  # the decided group that put the answer where it is
 
     for group in decided:
         final, why = state.final_group(group.key)
@@ -320,6 +321,7 @@ def apply_group_decisions(answers: pd.DataFrame, vectors: np.ndarray, rows: np.n
                 report.append(_report(group.seq, "group_decision", member, "conflict",
                                       f"answer {member} belongs to groups {owner[member].cluster} and {final.cluster}; the later decision (group {final.cluster}) wins", state))
             owner[member] = final
+            via[member] = group
         status = {"accepted": "applied", "rejected": "applied", "merged": "applied"}[group.status]
         detail = {"accepted": f"group {group.cluster} kept as validated", "rejected": f"group {group.cluster} rejected: its answers have no group",
                   "merged": f"group {group.cluster} merged into group {final.cluster}"}[group.status]
@@ -335,10 +337,13 @@ def apply_group_decisions(answers: pd.DataFrame, vectors: np.ndarray, rows: np.n
             cluster[n], source[n] = -1, "rejected by analyst"
             continue
         cluster[n], source[n] = group.cluster, "validated"
-        if group.move_to and member not in overrides:
+        # A group moved to a code, or merged into a group of another code, gives its members
+        # that code (an answer's own override still wins).
+        recode = group.move_to or (group.final_code if via[member].decision == "merge" else "")
+        if recode and member not in overrides and str(answers.iloc[n]["code"]) != recode:
             language = str(answers.iloc[n]["language"]) if "language" in answers.columns else None
-            answers.iloc[n, answers.columns.get_loc("code")] = group.move_to
-            answers.iloc[n, answers.columns.get_loc("code_label")] = codebook.label(group.move_to, language) if codebook is not None else ""
+            answers.iloc[n, answers.columns.get_loc("code")] = recode
+            answers.iloc[n, answers.columns.get_loc("code_label")] = codebook.label(recode, language) if codebook is not None else ""
             if "code_source" in answers.columns:
                 answers.iloc[n, answers.columns.get_loc("code_source")] = "analyst (group)"
 
@@ -488,7 +493,8 @@ def _readme_lines(n_groups: int, n_answers: int) -> list[str]:
 
 
 def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd.DataFrame, indicators: pd.DataFrame,
-                          codebook, state: DecisionState | None = None, extra_sheets: dict[str, pd.DataFrame] | None = None) -> dict:
+                          codebook, state: DecisionState | None = None, extra_sheets: dict[str, pd.DataFrame] | None = None,
+                          code_descriptions: pd.DataFrame | None = None) -> dict:
     """Write review.xlsx and return its snapshot (what the import checks the workbook against).
 
     `groups`: one row per criteria group with cluster, key, code, code_label, size, languages,
@@ -560,8 +566,14 @@ def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd
 
     ws = wb.create_sheet(CODEBOOK_SHEET)
     languages = [lang for lang in ("en", "fr", "nl", "it", "pt") if lang in codebook.languages] or codebook.languages[:1]
-    columns = [("code", False, 8), ("parent", False, 8), ("codable", False, 9)] + [(f"label ({lang})", False, 30) for lang in languages] + [("description", False, 80)]
-    _write_table(ws, columns, [[c.code, c.parent or "", "yes" if c.codable else "no"] + [c.labels.get(lang, "") for lang in languages] + [c.description] for c in codebook])
+    used = code_descriptions.set_index("code") if code_descriptions is not None and len(code_descriptions) else pd.DataFrame()
+    columns = ([("code", False, 8), ("parent", False, 8), ("codable", False, 9)] + [(f"label ({lang})", False, 30) for lang in languages]
+               + [("description", False, 60), ("answers", False, 9), ("keyphrases", False, 40), ("examples", False, 60)])
+    _write_table(ws, columns, [
+        [c.code, c.parent or "", "yes" if c.codable else "no"] + [c.labels.get(lang, "") for lang in languages] + [c.description]
+        + ([int(used.at[c.code, "size"]), used.at[c.code, "keyphrases"], used.at[c.code, "representatives"]] if c.code in used.index else [0, "", ""])
+        for c in codebook
+    ])
 
     for name, frame in (extra_sheets or {}).items():
         ws = wb.create_sheet(str(name)[:31])
