@@ -255,6 +255,9 @@ def _indicator(desc, language, family, analyst_names, texts, ids, languages, que
     )
     name_spec = wording.spec.get("name", {})
     pattern = (name_spec.get("families") or {}).get(family) or name_spec.get("default", "{x}")
+    if pool is not positive:
+        # "Accès à ..." around words taken from ill-being answers reads wrong (« Accès au chômage »).
+        pattern = name_spec.get("default", "{x}")
     notes = [DRAFT_NOTE + f" ({wording.spec.get('draft', '')})" if wording.spec.get("draft") else DRAFT_NOTE]
     if wording.fallback_for:
         pattern = "{x}"  # the English pattern would wrap foreign words in English grammar
