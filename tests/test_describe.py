@@ -83,3 +83,10 @@ def test_table_has_the_shared_columns_and_describes_codes_too(data):
     assert row["size"] == 8
     codes = descriptions_table(describe(frame, vectors, by="code"), frame, by="code")
     assert sorted(codes["code"]) == ["A03", "A06"]
+
+
+def test_content_words_wrongly_listed_as_stop_words_are_kept():
+    from criteria_nlp.lemmas import content_lemmas, stop_words
+
+    assert "lavoro" not in stop_words("it") and "il" in stop_words("it")
+    assert content_lemmas(["avere un lavoro vicino a casa"], "it") == [["lavoro", "casa"]]

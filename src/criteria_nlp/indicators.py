@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .describe import GroupDescription
+from .text import duplicate_key
 
 LEVELS = (1, 2, 3, 4, 5)
 INDICATOR_COLUMNS = (
@@ -284,7 +285,11 @@ def _indicator(desc, language, family, analyst_names, texts, ids, languages, que
         text = wording.fill(str(wording.spec["levels"][k]), with_article)
         cited = by_level[k]
         if cited:
-            quoted = " ; ".join(wording.quote(texts[r]) for r in cited[:MAX_QUOTED])
+            distinct = list(dict.fromkeys(duplicate_key(texts[r]) for r in cited))[:MAX_QUOTED]
+            first = {}
+            for r in cited:
+                first.setdefault(duplicate_key(texts[r]), texts[r])
+            quoted = " ; ".join(wording.quote(first[key]) for key in distinct)
             text += f" — {wording.spec.get('evidence', 'from')} {quoted}"
         else:
             empty.append(str(k))

@@ -3,7 +3,8 @@
 French goes through spaCy's `fr_core_news_sm` (parser and NER excluded: only the tagger,
 morphology and lemmatizer are needed, and noun phrases are read from part-of-speech tags).
 Other languages use spaCy's rule-based tokenizer (`spacy.blank`) with simplemma's lookup
-lemmas. Stop words are spaCy's list for each language. Every language is handled on its
+lemmas. Stop words are spaCy's list for each language, less a few content words those lists
+wrongly hold (data/stopword_exceptions.yaml: Italian "lavoro", "casa"...). Every language is handled on its
 own: words are never pooled across languages (a BERTopic complaint on multilingual data).
 spaCy and simplemma are imported lazily.
 """
@@ -37,9 +38,18 @@ def stop_words(language: str) -> frozenset[str]:
     import spacy
 
     try:
-        return frozenset(w.casefold() for w in spacy.util.get_lang_class(language).Defaults.stop_words)
+        words = {w.casefold() for w in spacy.util.get_lang_class(language).Defaults.stop_words}
     except Exception:  # unknown language code: no stop words rather than a failure
         return frozenset()
+    return frozenset(words - set(_stopword_exceptions().get(language) or []))
+
+
+@lru_cache(maxsize=1)
+def _stopword_exceptions() -> dict:
+    import yaml
+    from importlib import resources
+
+    return yaml.safe_load(resources.files("criteria_nlp.data").joinpath("stopword_exceptions.yaml").read_text(encoding="utf-8")) or {}
 
 
 @lru_cache(maxsize=None)

@@ -922,16 +922,14 @@ def review_tables(answers: pd.DataFrame, clusters: pd.DataFrame, indicators: pd.
     review["code_label"] = [labels.get(c, "") for c in answers["code_proposed"].astype(str)]
     review["review_status"] = [_review_status(r) for r in answers.to_dict("records")]
     qda = answers[["id", "text", "city", "group", "question", "language", "code_proposed", "code", "code_source", "cluster", "cluster_source"]].copy()
-    by_key = {g.key: g for g in state.groups.values()}
     analysts = []
     for answer_id, source, cluster in zip(qda["id"].astype(str), qda["code_source"].astype(str), qda["cluster"].astype(int)):
         if source == "analyst":
-            analysts.append(state.answers[answer_id].analyst or "analyst" if answer_id in state.answers else "analyst")
+            analysts.append((state.answers[answer_id].analyst or "analyst") if answer_id in state.answers else "analyst")
         elif source == "analyst (group)":
             group = active.get(cluster)
             analysts.append((group.analyst or "analyst") if group else "analyst")
         else:
             analysts.append("")
     qda["analyst"] = analysts
-    del by_key
     return groups, review, qda
