@@ -161,6 +161,19 @@ def test_libreoffice_opens_workbook_and_shows_text_not_results(tmp_path):
     assert len(exported) >= 5
 
 
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed; Debian package libreoffice-calc-nogui")
+def test_workbook_resaved_by_libreoffice_imports_without_false_alarms(small_run, tmp_path):
+    _, out = fresh_copy(small_run, tmp_path)
+    done = subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless", "--convert-to", "xlsx",
+         "--outdir", str(tmp_path / "lo"), str(out / "review.xlsx")],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    result = import_review(tmp_path / "lo" / "review.xlsx", out, analyst="Ana")
+    assert result.counts == {"group_decision": 0, "group_note": 0, "answer_override": 0, "answer_note": 0}
+
+
 # ---------------------------------------------------------------------------- import validation
 
 def test_import_reports_every_problem_with_sheet_row_column(small_run, tmp_path):
