@@ -249,7 +249,9 @@ def _indicator(desc, language, family, analyst_names, texts, ids, languages, que
     members = desc.by_centrality([r for r in desc.members if languages[r] == language])
     kinds = {r: answer_kind(questions[r], texts[r], wording, templates) for r in members}
     positive = [r for r in members if kinds[r] != "negative"]
-    pool = positive if len(positive) >= 2 else members
+    # Names come from well-being answers (« un logement décent », not « loyer trop cher »)
+    # unless they are too few to speak for the group.
+    pool = positive if len(positive) >= max(2, len(members) / 3) else members
     phrase, with_article = object_phrase(
         [texts[r] for r in pool], language, desc.term_weights.get(language, {}),
         articles=wording.spec.get("articles", []) if not wording.fallback_for else (),
