@@ -33,6 +33,18 @@ _EXPORTS = {
     "CodebookError": "errors",
     "ModelError": "errors",
     "OutputError": "errors",
+    # describe / indicators / review (issue 4)
+    "describe": "describe",
+    "descriptions_table": "describe",
+    "GroupDescription": "describe",
+    "draft_indicators": "indicators",
+    "DecisionStore": "review",
+    "DecisionStoreError": "review",
+    "DecisionState": "review",
+    "ReviewError": "review",
+    "build_review_workbook": "review",
+    "import_review": "review",
+    "write_qdpx": "exchange.refiqda",
 }
 
 __all__ = ["__version__", *_EXPORTS]

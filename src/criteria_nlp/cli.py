@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 codebook_app = typer.Typer(help="Show or export codebooks (the SPIRAL default, YAML, CSV, REFI-QDA .qdc).", no_args_is_help=True)
 app.add_typer(codebook_app, name="codebook")
+review_app = typer.Typer(help="The human validation round-trip: import the analysts' review workbook.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
 
 # Shared options (the command-line contract).
 TextCol = typer.Option("text", "--text-col", help="Column holding the answers.")
@@ -88,6 +90,10 @@ def run(
             f"{counts['coded']} coded, {counts['abstained']} left for review, {counts['clusters']} clusters "
             f"-> {result.outdir}"
         )
+        review = result.manifest.get("review", {})
+        if review.get("decisions_recorded"):
+            applied = ", ".join(f"{n} {status}" for status, n in sorted(review.get("decisions_report", {}).items()))
+            _echo_err(f"analyst decisions re-applied: {applied} (details in {result.outdir / 'decisions_report.csv'})")
 
 
 @app.command()
@@ -192,6 +198,29 @@ def codebook_export(
     else:
         raise CodebookError(f"{output.name}: unknown export format '{suffix}'; use .yaml or .qdc")
     _echo_err(f"{len(book)} codes -> {output}")
+
+
+@review_app.command("import")
+def review_import(
+    workbook: Path = typer.Argument(..., help="The review.xlsx written by 'run', with the analysts' decisions."),
+    project: Path = typer.Option(..., "--project", "-p", help="The OUTDIR of the run that wrote the workbook."),
+    analyst: Optional[str] = typer.Option(None, "--analyst", "-a", help="Name of the analyst, recorded with each decision."),
+):
+    """Validate a review workbook and record its decisions in OUTDIR/decisions.jsonl (append-only).
+    The next 'run' on the same OUTDIR applies them."""
+    from .pipeline import outdir_lock
+    from .review import ReviewError, import_review
+
+    if not project.is_dir():
+        raise ReviewError(f"{project}: no such project folder; give the -o folder of 'criteria-nlp run' as --project")
+    with outdir_lock(project):
+        result = import_review(workbook, project, analyst=analyst)
+    counts = result.counts
+    _echo_err(
+        f"recorded {counts['group_decision']} group decision(s), {counts['answer_override']} answer override(s), "
+        f"{counts['group_note'] + counts['answer_note']} note(s) -> {project / 'decisions.jsonl'}; "
+        f"run 'criteria-nlp run ... -o {project}' again to apply them"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

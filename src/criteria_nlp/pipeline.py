@@ -56,6 +56,8 @@ class RunResult:
     clusters: pd.DataFrame
     manifest: dict
     timings: dict = field(default_factory=dict)
+    indicators: pd.DataFrame | None = None
+    decisions_report: pd.DataFrame | None = None
 
 
 class StageTimer:
@@ -136,6 +138,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
                 languages=answers.loc[coded, "language"].tolist(),
             )
             answers = attach_rows(answers, coded, table)
+            decisions, decision_report = apply_recorded_answer_decisions(outdir, answers, codebook)
         with timer.stage("discover"):
             discoverer = KMeansDiscoverer(n_clusters=config.n_clusters, seed=config.seed).fit(
                 vectors, languages=answers.loc[coded, "language"].tolist(), keys=answers.loc[coded, "id"].tolist()
@@ -146,13 +149,75 @@ def run_pipeline(config: RunConfig) -> RunResult:
                 answers.loc[coded].reset_index(drop=True), discoverer.labels_,
                 _centred(vectors, answers.loc[coded, "language"].tolist()), discoverer.cluster_centers_,
             )
+            decision_report += apply_recorded_group_decisions(answers, vectors, coded, decisions, codebook)
+        with timer.stage("describe"):
+            clusters, indicators, codes = describe_stage(answers, vectors, coded, codebook, decisions)
         with timer.stage("write"):
             table = answers_output(answers, corpus)
             write_csv_atomic(outdir / "answers.csv", table)
             write_csv_atomic(outdir / "clusters.csv", clusters)
             manifest = build_manifest(config, corpus, answers, embedder, discoverer, timer.timings, embedding_stats)
+            write_csv_atomic(outdir / "codes.csv", codes)
+            manifest["review"] = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report, codes)
             write_json_atomic(outdir / "manifest.json", manifest)
-    return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings)
+    return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings,
+                     indicators=indicators, decisions_report=pd.DataFrame(decision_report))
+
+
+# ---------------------------------------------------------------------------- review stages
+# Analysts' decisions (review.py) are re-applied after assignment (answer codes) and after
+# discovery (criteria groups); describe drafts keyphrases and indicators for the result.
+
+def apply_recorded_answer_decisions(outdir: Path, answers: pd.DataFrame, codebook):
+    from .review import DecisionState, apply_answer_decisions
+
+    decisions = DecisionState.load(outdir)
+    return decisions, apply_answer_decisions(answers, decisions, codebook)
+
+
+def apply_recorded_group_decisions(answers: pd.DataFrame, vectors: np.ndarray, coded: pd.Series, decisions, codebook) -> list[dict]:
+    from .review import apply_group_decisions
+
+    return apply_group_decisions(answers, vectors, coded.to_numpy(), decisions, codebook)
+
+
+def describe_stage(answers: pd.DataFrame, vectors: np.ndarray, coded: pd.Series, codebook, decisions):
+    """clusters.csv (keyphrases, representatives per language), indicators.csv (drafts) and
+    codes.csv (the same description for every code used)."""
+    from .describe import describe, descriptions_table
+    from .indicators import draft_indicators
+    from .review import group_names
+
+    rows = answers.loc[coded].reset_index(drop=True)
+    descriptions = describe(rows, vectors, by="cluster")
+    indicators = draft_indicators(rows, descriptions, codebook, names=group_names(decisions))
+    main = {d.key: d.main_language for d in descriptions}
+    labels = {c: n for c, lang, n in zip(indicators["cluster"], indicators["language"], indicators["name"]) if main.get(c) == lang}
+    code_labels = {c.code: c.label() for c in codebook}
+    codes = descriptions_table(describe(rows, vectors, by="code"), rows, by="code", labels=code_labels)
+    return descriptions_table(descriptions, rows, by="cluster", labels=labels), indicators, codes
+
+
+def write_review_outputs(outdir: Path, answers: pd.DataFrame, indicators: pd.DataFrame, clusters: pd.DataFrame,
+                         codebook, decisions, decision_report: list[dict], codes: pd.DataFrame | None = None) -> dict:
+    """indicators.csv, review.xlsx (+ its snapshot), codebook.qdc, project.qdpx, decisions_report.csv."""
+    from .exchange.refiqda import write_qdc, write_qdpx
+    from .review import build_review_workbook, review_tables, save_snapshot, write_report
+
+    write_csv_atomic(outdir / "indicators.csv", indicators)
+    groups, review_answers, qda_answers = review_tables(answers, clusters, indicators, decisions)
+    snapshot = build_review_workbook(outdir / "review.xlsx", groups=groups, answers=review_answers,
+                                     indicators=indicators, codebook=codebook, state=decisions, code_descriptions=codes)
+    save_snapshot(outdir, snapshot)
+    write_qdc(codebook, outdir / "codebook.qdc")
+    write_qdpx(outdir / "project.qdpx", qda_answers, codebook, groups)
+    report = write_report(outdir, decision_report)
+    return {
+        "workbook_id": snapshot["workbook_id"],
+        "decisions_recorded": len(decisions.records),
+        "decisions_report": report["status"].value_counts().to_dict() if len(report) else {},
+        "indicators": int(len(indicators)),
+    }
 
 
 def attach_rows(answers: pd.DataFrame, rows: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
@@ -173,7 +238,7 @@ def _centred(vectors, languages):
 
 def answers_output(answers: pd.DataFrame, corpus: Corpus) -> pd.DataFrame:
     """Contract columns first, then pipeline details, then the input's other columns untouched."""
-    details = [c for c in ("language_source", "status", "city", "group", "question") if c in answers.columns]
+    details = [c for c in ("language_source", "status", "cluster_source", "city", "group", "question") if c in answers.columns]
     extra = [c for c in answers.columns if c.startswith("code_") and c not in ANSWER_COLUMNS]
     extra += [c for c in answers.columns if c.startswith("confidence_")]
     ordered = ANSWER_COLUMNS + details + extra + corpus.extra_columns

@@ -96,3 +96,120 @@ def _split_name(name: str, guid: str) -> tuple[str, str]:
     if rest and guid and code_guid(head) == guid.lower():
         return head, rest.strip()
     return name, name
+
+
+# ---------------------------------------------------------------------------- .qdpx project
+
+MACHINE_USER = "criteria-nlp (machine proposals)"
+GROUPS_PARENT = "Criteria groups (criteria-nlp)"
+CASE_VARIABLES = ("city", "group", "question", "language")
+
+
+def _guid(kind: str, value: str) -> str:
+    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{value}"))
+
+
+def user_guid(name: str) -> str:
+    return _guid("user", name)
+
+
+def group_guid(key: str) -> str:
+    return _guid("group", key)
+
+
+def build_project_xml(answers, codebook: Codebook, groups=None, name: str = "criteria-nlp") -> tuple[bytes, dict[str, bytes]]:
+    """The project.qde document and its sources/ files.
+
+    `answers`: one row per answer with id, text, city, group, question, language,
+    code_proposed (the machine's code), code (final), code_source (model / analyst /
+    analyst (group)), analyst (who decided, for analyst codes), cluster, cluster_source.
+    `groups`: rows with cluster, key, name, validated_by (analyst name or "").
+    Every answer is one text source and one case; codings cover the whole answer, the
+    machine's proposals by the machine user and analyst decisions by each analyst."""
+    q = lambda tag: f"{{{PROJECT_NS}}}{tag}"  # noqa: E731
+    ET.register_namespace("", PROJECT_NS)
+    machine = user_guid(MACHINE_USER)
+    root = ET.Element(q("Project"), {"name": name, "origin": "criteria-nlp", "creatingUserGUID": machine})
+
+    analysts = sorted({str(a) for a in answers.get("analyst", []) if str(a)} | {str(g.validated_by) for g in (groups.itertuples() if groups is not None else []) if str(g.validated_by)})
+    users = ET.SubElement(root, q("Users"))
+    ET.SubElement(users, q("User"), {"guid": machine, "name": MACHINE_USER, "id": "machine"})
+    for analyst in analysts:
+        ET.SubElement(users, q("User"), {"guid": user_guid(analyst), "name": analyst, "id": analyst})
+
+    codebook_element = ET.SubElement(root, q("CodeBook"))
+    codes = codes_element(codebook, PROJECT_NS)
+    group_code = {}
+    if groups is not None and len(groups):
+        parent = ET.SubElement(codes, q("Code"), {"guid": _guid("code-parent", GROUPS_PARENT), "name": GROUPS_PARENT, "isCodable": "false"})
+        ET.SubElement(parent, q("Description")).text = "Criteria groups found by criteria-nlp; names are drafts unless validated by an analyst."
+        for g in groups.itertuples(index=False):
+            guid = group_guid(g.key)
+            group_code[int(g.cluster)] = (guid, str(g.validated_by))
+            ET.SubElement(parent, q("Code"), {"guid": guid, "name": f"G{int(g.cluster)} {g.name}".strip(), "isCodable": "true"})
+    codebook_element.append(codes)
+
+    variables = ET.SubElement(root, q("Variables"))
+    variable_guid = {}
+    for variable in CASE_VARIABLES:
+        variable_guid[variable] = _guid("variable", variable)
+        ET.SubElement(variables, q("Variable"), {"guid": variable_guid[variable], "name": variable, "typeOfVariable": "Text"})
+
+    cases = ET.SubElement(root, q("Cases"))
+    sources = ET.SubElement(root, q("Sources"))
+    files: dict[str, bytes] = {}
+    for row in answers.itertuples(index=False):
+        answer_id, text = str(row.id), str(row.text)
+        source = _guid("source", answer_id)
+        case = ET.SubElement(cases, q("Case"), {"guid": _guid("case", answer_id), "name": answer_id})
+        for variable in CASE_VARIABLES:
+            value = str(getattr(row, variable, "") or "")
+            holder = ET.SubElement(case, q("VariableValue"))
+            ET.SubElement(holder, q("VariableRef"), {"targetGUID": variable_guid[variable]})
+            ET.SubElement(holder, q("TextValue")).text = value
+        ET.SubElement(case, q("SourceRef"), {"targetGUID": source})
+
+        element = ET.SubElement(sources, q("TextSource"), {"guid": source, "name": answer_id, "plainTextPath": f"internal://{source}.txt", "creatingUser": machine})
+        files[f"sources/{source}.txt"] = text.encode("utf-8")
+        codings: list[tuple[str, str]] = []  # (user guid, code guid)
+        proposed, final = str(getattr(row, "code_proposed", "") or ""), str(row.code or "")
+        code_source = str(getattr(row, "code_source", "") or "")
+        if proposed and proposed in codebook:
+            codings.append((machine, code_guid(proposed)))
+        if code_source.startswith("analyst") and final and final in codebook:
+            analyst = str(getattr(row, "analyst", "") or "") or (analysts[0] if analysts else "")
+            codings.append((user_guid(analyst) if analyst else machine, code_guid(final)))
+        cluster = int(row.cluster) if str(row.cluster).lstrip("-").isdigit() else -1
+        if cluster in group_code:
+            guid, validated_by = group_code[cluster]
+            validated = str(getattr(row, "cluster_source", "")) == "validated" and validated_by
+            codings.append((user_guid(validated_by) if validated else machine, guid))
+        for n, (user, code) in enumerate(codings):
+            selection = ET.SubElement(element, q("PlainTextSelection"), {
+                "guid": _guid("selection", f"{answer_id}:{n}:{code}:{user}"), "name": answer_id,
+                "startPosition": "0", "endPosition": str(len(text)), "creatingUser": user,
+            })
+            coding = ET.SubElement(selection, q("Coding"), {"guid": _guid("coding", f"{answer_id}:{n}:{code}:{user}"), "creatingUser": user})
+            ET.SubElement(coding, q("CodeRef"), {"targetGUID": code})
+    for container in (cases, sources):
+        if not len(container):
+            root.remove(container)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True), files
+
+
+def write_qdpx(path: str | Path, answers, codebook: Codebook, groups=None, name: str = "criteria-nlp") -> None:
+    """A REFI-QDA project: a ZIP with project.qde and sources/<guid>.txt (one per answer)."""
+    import io
+    import zipfile
+
+    from ..outputs import write_bytes_atomic
+
+    document, files = build_project_xml(answers, codebook, groups, name)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        # Fixed timestamps: the same run gives the same bytes.
+        archive.writestr(zipfile.ZipInfo("project.qde", date_time=(2000, 1, 1, 0, 0, 0)), document, compress_type=zipfile.ZIP_DEFLATED)
+        for member in sorted(files):
+            archive.writestr(zipfile.ZipInfo(member, date_time=(2000, 1, 1, 0, 0, 0)), files[member], compress_type=zipfile.ZIP_DEFLATED)
+    write_bytes_atomic(Path(path), buffer.getvalue())

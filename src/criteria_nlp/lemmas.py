@@ -1,0 +1,108 @@
+"""Per-language tokens, lemmas and stop words, for keyphrases and indicator names.
+
+French goes through spaCy's `fr_core_news_sm` (parser and NER excluded: only the tagger,
+morphology and lemmatizer are needed, and noun phrases are read from part-of-speech tags).
+Other languages use spaCy's rule-based tokenizer (`spacy.blank`) with simplemma's lookup
+lemmas. Stop words are spaCy's list for each language, less a few content words those lists
+wrongly hold (data/stopword_exceptions.yaml: Italian "lavoro", "casa"...). Every language is handled on its
+own: words are never pooled across languages (a BERTopic complaint on multilingual data).
+spaCy and simplemma are imported lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+SPACY_MODELS = {"fr": "fr_core_news_sm"}
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    lemma: str          # lower-cased
+    pos: str = ""       # universal POS tag where a tagger exists (French), else ""
+    gender: str = ""    # "Masc" / "Fem" where known
+    number: str = ""    # "Sing" / "Plur" where known
+    is_stop: bool = False
+    is_word: bool = True  # letters only (no punctuation, digits)
+
+    @property
+    def is_content(self) -> bool:
+        return self.is_word and not self.is_stop and len(self.lemma) > 1
+
+
+@lru_cache(maxsize=None)
+def stop_words(language: str) -> frozenset[str]:
+    """spaCy's stop words for `language` (empty for a language spaCy does not know)."""
+    import spacy
+
+    try:
+        words = {w.casefold() for w in spacy.util.get_lang_class(language).Defaults.stop_words}
+    except Exception:  # unknown language code: no stop words rather than a failure
+        return frozenset()
+    return frozenset(words - set(_stopword_exceptions().get(language) or []))
+
+
+@lru_cache(maxsize=1)
+def _stopword_exceptions() -> dict:
+    import yaml
+    from importlib import resources
+
+    return yaml.safe_load(resources.files("criteria_nlp.data").joinpath("stopword_exceptions.yaml").read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=None)
+def _pipeline(language: str):
+    import spacy
+
+    model = SPACY_MODELS.get(language)
+    if model:
+        try:
+            return spacy.load(model, exclude=["parser", "ner", "senter"]), True
+        except OSError:  # model package missing: fall back to lookup lemmas
+            pass
+    try:
+        return spacy.blank(language), False
+    except Exception:
+        return spacy.blank("xx"), False
+
+
+def _lookup_lemma(word: str, language: str) -> str:
+    import simplemma
+
+    try:
+        return simplemma.lemmatize(word, lang=language).casefold()
+    except ValueError:  # language not supported by simplemma
+        return word.casefold()
+
+
+def analyse(texts: list[str], language: str) -> list[list[Token]]:
+    """Tokens of each text, with lower-cased lemmas and stop-word flags."""
+    nlp, tagged = _pipeline(language)
+    stops = stop_words(language)
+    out: list[list[Token]] = []
+    for doc in nlp.pipe([str(t) for t in texts], batch_size=256):
+        tokens = []
+        for tok in doc:
+            if tok.is_space:
+                continue
+            word = tok.text.strip("'’")
+            is_word = bool(word) and word.replace("-", "").isalpha()
+            if tagged:
+                lemma = (tok.lemma_ or tok.text).casefold()
+                pos = tok.pos_
+                gender = ",".join(tok.morph.get("Gender"))
+                number = ",".join(tok.morph.get("Number"))
+            else:
+                lemma = _lookup_lemma(word, language) if is_word else word.casefold()
+                pos = gender = number = ""
+            is_stop = tok.text.casefold() in stops or lemma in stops or word.casefold() in stops
+            tokens.append(Token(tok.text, lemma, pos, gender, number, is_stop, is_word))
+        out.append(tokens)
+    return out
+
+
+def content_lemmas(texts: list[str], language: str) -> list[list[str]]:
+    """Lemmas of the content words of each text (stop words, punctuation, digits removed)."""
+    return [[t.lemma for t in tokens if t.is_content] for tokens in analyse(texts, language)]
