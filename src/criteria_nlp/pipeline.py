@@ -23,6 +23,7 @@ from .discover import KMeansDiscoverer, cluster_summary
 from .errors import OutputError
 from .language import DEFAULT_LANGUAGES, LanguageIdentifier, identify_languages
 from .outputs import write_csv_atomic, write_json_atomic
+from .reporting import check_report_options, map_coordinates, write_comparison, write_run_report
 from .text import answer_status, duplicate_groups
 
 # The contract's leading columns of answers.csv; the input's other columns follow.
@@ -47,6 +48,8 @@ class RunConfig:
     seed: int = 0
     cache_dir: Path | None = None
     show_progress: bool = True
+    gold_col: str | None = None  # manual codes to evaluate against in the report
+    correction: str = "fdr_bh"  # multiple-testing correction of the comparison
 
 
 @dataclass
@@ -56,6 +59,7 @@ class RunResult:
     clusters: pd.DataFrame
     manifest: dict
     timings: dict = field(default_factory=dict)
+    comparison: pd.DataFrame | None = None
 
 
 class StageTimer:
@@ -123,6 +127,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
         with timer.stage("read"):
             corpus = load_corpus(config)
             codebook = load_codebook(config.codebook)
+            check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
         with timer.stage("language"):
             answers = prepare_answers(corpus, config.languages)
         coded = answers["status"] == "answer"
@@ -152,7 +157,15 @@ def run_pipeline(config: RunConfig) -> RunResult:
             write_csv_atomic(outdir / "clusters.csv", clusters)
             manifest = build_manifest(config, corpus, answers, embedder, discoverer, timer.timings, embedding_stats)
             write_json_atomic(outdir / "manifest.json", manifest)
-    return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings)
+        with timer.stage("compare"):
+            comparison = write_comparison(outdir, answers, codebook=codebook, clusters=clusters, correction=config.correction)
+        with timer.stage("report"):
+            coords, note = map_coordinates(answers.loc[coded, "id"].tolist(), vectors, answers.loc[coded, "language"].tolist(), seed=config.seed)
+            write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
+                             projection_note=note, gold_col=config.gold_col, manifest=manifest,
+                             correction=config.correction, seed=config.seed)
+        write_json_atomic(outdir / "manifest.json", manifest)  # now with the compare and report timings
+    return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings, comparison=comparison)
 
 
 def attach_rows(answers: pd.DataFrame, rows: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
