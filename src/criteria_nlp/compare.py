@@ -13,7 +13,7 @@ Why these choices:
 - The adjusted residual (observed - expected) / its standard error is ~N(0, 1) under
   independence and says *how* over- or under-represented a cell is. Its normal p-value
   is far too small when expected counts are below ~5 (3 answers where 0.5 are expected
-  gives z = 3.5, p = 4e-4; the exact probability is 0.014), so the p-value of each cell
+  gives z = 3.9, normal p = 9e-5; the exact p-value is 0.008), so the p-value of each cell
   comes from the exact hypergeometric test of the cell against the rest of the table
   (Fisher's exact test on the collapsed 2×2 table), doubled smaller tail.
 - All cells of one table are tested at once (60 codes × 8 cities = 480 tests), so the
@@ -44,12 +44,13 @@ COMPARE_COLUMNS = [
     "shared", "n_wellbeing", "n_illbeing", "n_action", "wellbeing_share", "wellbeing_ci_low", "wellbeing_ci_high",
 ]
 
-# Question 2 (ill-being) is checked first: several languages build it from the well-being
-# word (onwelzijn, неблагополучие, nelabklājība).
+# Question 3 (action) is checked first (its wording often mentions well-being), then
+# question 2 (ill-being), built from the well-being word in several languages
+# (onwelzijn, неблагополучие, nelabklājība).
 _QUESTION_PATTERNS = [
-    ("illbeing", r"ill|mal|onwelzijn|nelab|неблаго|κακο|δυσ|ohälsa|illa|mau|q\s*2$|^2$"),
-    ("wellbeing", r"well|bien|welzijn|benessere|bem|labkl|благополуч|ευημερ|ευεξ|välbe|q\s*1$|^1$"),
-    ("action", r"action|do\b|faire|doen|fare|fazer|dara|делат|κάν|göra|q\s*3$|^3$"),
+    ("action", r"\baction|\bdo\b|\bdoes\b|\bfai(s|t|tes|re)\b|\bdoe[nt]?\b|\bfa(re|te|i|ccio)\b|\bfaz|\bdar[aāī]|дела|κάν|\bgör|^q\s*3$|^3$"),
+    ("illbeing", r"\bill\b|ill-?being|\bmal\b|mal-?(être|etre)|malessere|mal-?estar|onwelzijn|nelabkl|неблагополуч|κακοδαιμον|δυσφορ|illamående|ohälsa|^q\s*2$|^2$"),
+    ("wellbeing", r"well-?being|\bwell\b|bien-?(être|etre)|welzijn|benessere|bem-?estar|labklāj|благополуч|ευημερ|ευεξ|välbefinnande|välmående|^q\s*1$|^1$"),
 ]
 
 
