@@ -43,6 +43,16 @@ def test_wilson_interval_matches_published_values():
     assert np.isnan(low[2]) and np.isnan(high[2])
 
 
+def test_wilson_interval_agrees_with_scipy():
+    from scipy.stats import binomtest
+
+    counts, totals = [0, 1, 7, 30, 146], [146, 3, 146, 31, 146]
+    low, high = wilson_interval(counts, totals, confidence=0.9)
+    for k, n, lo, hi in zip(counts, totals, low, high):
+        expected = binomtest(k, n).proportion_ci(confidence_level=0.9, method="wilson")
+        assert (lo, hi) == pytest.approx((expected.low, expected.high), abs=1e-12)
+
+
 def test_adjusted_residuals_of_a_2x2_table_equal_the_chi_square_root():
     table = np.array([[20, 5], [10, 25]])
     chi2 = chi2_contingency(table, correction=False)[0]

@@ -53,6 +53,12 @@ def test_minimal_report_degrades_gracefully():
     assert "heatmap-city" in html
 
 
+def test_report_from_a_bare_table_without_codes_or_dimensions():
+    html = render_report(pd.DataFrame({"id": ["1", "2"], "text": ["un", "deux"], "code": ["", ""]}))
+    assert "No answer received a code" in html
+    assert 'id="compare"' not in html and 'id="balance"' not in html
+
+
 def test_full_report_has_every_section():
     answers = _answers()
     clusters = pd.DataFrame({

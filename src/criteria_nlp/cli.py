@@ -179,6 +179,11 @@ def compare(
         for value, rows in found.groupby("value", sort=False):
             items = ", ".join(f"{r.item} {r.label} ({r.count}/{r.total}, adj. p={r.p_adjusted:.2g})" for r in rows.head(top).itertuples())
             typer.echo(f"  {value}: {items}")
+        if found.empty and top:
+            cells = comparison[(comparison["by"] == dimension) & (comparison["level"] == "code") & (comparison["count"] > 0)]
+            strongest = cells.nlargest(top, "residual")
+            items = ", ".join(f"{r.value} {r.item} ({r.count}/{r.total}, z={r.residual:+.1f}, adj. p={r.p_adjusted:.2g})" for r in strongest.itertuples())
+            typer.echo(f"  strongest tendencies, not significant: {items}")
     _echo_err(f"{len(comparison)} rows -> {outdir / 'compare.csv'}")
 
 

@@ -73,17 +73,19 @@ def available_dimensions(answers: pd.DataFrame) -> list[str]:
 
 
 def wilson_interval(count: Sequence[int], total: Sequence[int], confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for count/total, element-wise (NaN where total is 0)."""
-    from scipy.stats import binomtest
+    """Wilson score interval for count/total, element-wise (NaN where total is 0). The
+    closed form, vectorised: the same numbers as scipy's
+    binomtest(k, n).proportion_ci(method="wilson"), thousands of times faster on a table."""
+    from scipy.stats import norm
 
-    count = np.asarray(count, dtype=int).ravel()
-    total = np.asarray(total, dtype=int).ravel()
-    low = np.full(len(count), np.nan)
-    high = np.full(len(count), np.nan)
-    for i, (k, n) in enumerate(zip(count, total)):
-        if n > 0:
-            interval = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-            low[i], high[i] = interval.low, interval.high
+    k = np.asarray(count, dtype=float).ravel()
+    n = np.asarray(total, dtype=float).ravel()
+    z = norm.ppf(0.5 + confidence / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = (k + z * z / 2) / (n + z * z)
+        half = z * np.sqrt(k * (n - k) / n + z * z / 4) / (n + z * z)
+        low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+        high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
     return low, high
 
 
