@@ -135,6 +135,9 @@ def test_run_writes_compare_csv_and_report(demo_sample, tmp_path):
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert 'id="evaluation"' in html and 'id="map"' in html and "&lt;script&gt;" in html and "<script" not in html
     assert html.count('class="point"') == int((result.answers["status"] == "answer").sum())
+    copies = re.search(r"duplicate \(counted\)</td><td class=\"n\">(\d+)<", html)
+    texts = result.answers.loc[result.answers["status"] == "answer", "text"].str.lower().str.strip()
+    assert copies and 0 < int(copies.group(1)) <= texts.duplicated().sum() + 5
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert {"compare", "report"} <= set(manifest["timings_seconds"])
     assert manifest["parameters"]["gold_col"] == "manual_code"

@@ -96,8 +96,9 @@ def _overview(answers: pd.DataFrame, manifest: dict | None) -> dict:
         not_coded.append({"reason": "non-answer", "rows": int((status == "non_answer").sum()),
                           "note": f"kept in answers.csv without a code: {examples}"})
     if "duplicate_of" in answers.columns:
-        duplicates = answers["duplicate_of"].astype(str).replace({"": np.nan, "nan": np.nan, "<NA>": np.nan}).dropna()
-        duplicates = int((duplicates != answers.loc[duplicates.index, "id"].astype(str)).sum())
+        # duplicate_of is a group id shared by the copies of one criterion (text.duplicate_groups).
+        groups = answers.loc[is_answer, "duplicate_of"].astype(str)
+        duplicates = int(groups[groups != ""].duplicated().sum())
         if duplicates:
             not_coded.append({"reason": "duplicate (counted)", "rows": duplicates,
                               "note": "the same criterion written again; each copy counts, as in SPIRAL"})
