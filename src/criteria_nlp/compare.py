@@ -16,13 +16,15 @@ Why these choices:
   gives z = 3.9, normal p = 9e-5; the exact p-value is 0.008), so the p-value of each cell
   comes from the exact hypergeometric test of the cell against the rest of the table
   (Fisher's exact test on the collapsed 2×2 table), doubled smaller tail.
-- All cells of one table are tested at once (60 codes × 8 cities = 480 tests), so the
+- All cells of one table are tested at once (48 codes × 8 cities = 384 tests on the demo), so the
   p-values are adjusted. Default: Benjamini-Hochberg false discovery rate at 5 %. The
   "distinctive criteria" list is a screening list an analyst then reads: FDR bounds the
   expected share of wrong entries in that list, while Holm (family-wise, any single
   false flag) would keep only the most extreme cells once hundreds are tested. Holm is
-  available (`correction="holm"`) for confirmatory claims; both are valid with the
-  conservative discrete p-values used here.
+  available (`correction="holm"`) for confirmatory claims. Holm holds under any
+  dependence between cells; BH is proven for independent or positively dependent tests,
+  and the cells of one table are tied by its margins, so its 5 % is approximate (the
+  exact discrete p-values are conservative, which works in its favour).
 """
 
 from __future__ import annotations
