@@ -45,6 +45,14 @@ _EXPORTS = {
     "build_review_workbook": "review",
     "import_review": "review",
     "write_qdpx": "exchange.refiqda",
+    # compare / report (issue 5)
+    "compare_all": "compare",
+    "distinctive_items": "compare",
+    "shared_items": "compare",
+    "render_report": "report",
+    "write_report": "report",
+    "project_2d": "projection",
+    "code_metrics": "evaluate",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -37,6 +37,8 @@ EmbedderOpt = typer.Option("e5", "--embedder", help="Embedding backend: e5 (mult
 SeedOpt = typer.Option(0, "--seed", help="Random seed: the same seed gives the same result.")
 CacheOpt = typer.Option(None, "--cache-dir", envvar="CRITERIA_NLP_CACHE_DIR", help="Cache folder for the converted model and embeddings (default: the user cache directory).")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+GoldColOpt = typer.Option(None, "--gold-col", help="Column of manual codes: the report evaluates the codes against it (e.g. manual_code).")
+CorrectionOpt = typer.Option("fdr_bh", "--correction", help="Multiple-testing correction for distinctive criteria: fdr_bh (Benjamini-Hochberg, default) or holm.")
 
 
 def _version_callback(value: bool):
@@ -73,6 +75,8 @@ def run(
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
+    gold_col: Optional[str] = GoldColOpt,
+    correction: str = CorrectionOpt,
 ):
     """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR."""
     from .pipeline import RunConfig, run_pipeline
@@ -81,7 +85,7 @@ def run(
         input=input, outdir=outdir, text_col=text_col, id_col=id_col, lang_col=lang_col,
         city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
         embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
-        cache_dir=cache_dir, show_progress=not quiet,
+        cache_dir=cache_dir, show_progress=not quiet, gold_col=gold_col, correction=correction,
     ))
     counts = result.manifest["counts"]
     if not quiet:
@@ -160,6 +164,50 @@ def cluster(
     )
     if not quiet:
         _echo_err(f"{choice} -> {output}")
+
+
+@app.command()
+def compare(
+    outdir: Path = typer.Argument(..., help="Output folder of a finished `criteria-nlp run`."),
+    by: Optional[list[str]] = typer.Option(None, "--by", help="city, group, question or language; repeat for several (default: every one present)."),
+    correction: str = CorrectionOpt,
+    alpha: float = typer.Option(0.05, "--alpha", min=0.0, max=1.0, help="Adjusted p-value at or below which a criterion is distinctive."),
+    top: int = typer.Option(3, "--top", min=0, help="Distinctive criteria printed per city (or group...)."),
+):
+    """Compare codes and criteria groups across cities, groups, questions or languages: OUTDIR/compare.csv."""
+    from .compare import distinctive_items
+    from .reporting import compare_outdir
+
+    comparison = compare_outdir(outdir, by=by, correction=correction, alpha=alpha)
+    for dimension in dict.fromkeys(comparison.loc[comparison["by"] != "all", "by"]):
+        found = distinctive_items(comparison, dimension, "code")
+        typer.echo(f"{dimension}: {len(found)} distinctive (over-represented) codes")
+        for value, rows in found.groupby("value", sort=False):
+            items = ", ".join(f"{r.item} {r.label} ({r.count}/{r.total}, adj. p={r.p_adjusted:.2g})" for r in rows.head(top).itertuples())
+            typer.echo(f"  {value}: {items}")
+        if found.empty and top:
+            cells = comparison[(comparison["by"] == dimension) & (comparison["level"] == "code") & (comparison["count"] > 0)]
+            strongest = cells.nlargest(top, "residual")
+            items = ", ".join(f"{r.value} {r.item} ({r.count}/{r.total}, z={r.residual:+.1f}, adj. p={r.p_adjusted:.2g})" for r in strongest.itertuples())
+            typer.echo(f"  strongest tendencies, not significant: {items}")
+    _echo_err(f"{len(comparison)} rows -> {outdir / 'compare.csv'}")
+
+
+@app.command()
+def report(
+    outdir: Path = typer.Argument(..., help="Output folder of a finished `criteria-nlp run`."),
+    gold_col: Optional[str] = GoldColOpt,
+    correction: str = CorrectionOpt,
+    no_map: bool = typer.Option(False, "--no-map", help="Leave out the 2-D map (it re-embeds the answers, from the cache for e5)."),
+    cache_dir: Optional[Path] = CacheOpt,
+    quiet: bool = QuietOpt,
+):
+    """(Re)write OUTDIR/report.html and OUTDIR/compare.csv from a finished run."""
+    from .reporting import report_outdir
+
+    path = report_outdir(outdir, gold_col=gold_col, with_map=not no_map, correction=correction, cache_dir=cache_dir, show_progress=not quiet)
+    if not quiet:
+        _echo_err(f"report -> {path}")
 
 
 @codebook_app.command("show")

@@ -23,6 +23,7 @@ from .discover import KMeansDiscoverer, cluster_summary
 from .errors import OutputError
 from .language import DEFAULT_LANGUAGES, LanguageIdentifier, identify_languages
 from .outputs import write_csv_atomic, write_json_atomic
+from .reporting import check_report_options, map_coordinates, write_comparison, write_run_report
 from .text import answer_status, duplicate_groups
 
 # The contract's leading columns of answers.csv; the input's other columns follow.
@@ -47,6 +48,8 @@ class RunConfig:
     seed: int = 0
     cache_dir: Path | None = None
     show_progress: bool = True
+    gold_col: str | None = None  # manual codes to evaluate against in the report
+    correction: str = "fdr_bh"  # multiple-testing correction of the comparison
 
 
 @dataclass
@@ -58,6 +61,7 @@ class RunResult:
     timings: dict = field(default_factory=dict)
     indicators: pd.DataFrame | None = None
     decisions_report: pd.DataFrame | None = None
+    comparison: pd.DataFrame | None = None
 
 
 class StageTimer:
@@ -125,6 +129,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
         with timer.stage("read"):
             corpus = load_corpus(config)
             codebook = load_codebook(config.codebook)
+            check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
         with timer.stage("language"):
             answers = prepare_answers(corpus, config.languages)
         coded = answers["status"] == "answer"
@@ -152,16 +157,26 @@ def run_pipeline(config: RunConfig) -> RunResult:
             decision_report += apply_recorded_group_decisions(answers, vectors, coded, decisions, codebook)
         with timer.stage("describe"):
             clusters, indicators, codes = describe_stage(answers, vectors, coded, codebook, decisions)
+        with timer.stage("compare"):
+            comparison = write_comparison(outdir, answers, codebook=codebook, clusters=clusters, correction=config.correction)
         with timer.stage("write"):
             table = answers_output(answers, corpus)
             write_csv_atomic(outdir / "answers.csv", table)
             write_csv_atomic(outdir / "clusters.csv", clusters)
-            manifest = build_manifest(config, corpus, answers, embedder, discoverer, timer.timings, embedding_stats)
             write_csv_atomic(outdir / "codes.csv", codes)
-            manifest["review"] = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report, codes)
-            write_json_atomic(outdir / "manifest.json", manifest)
+            review = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report, codes,
+                                          extra_sheets={"Comparison": comparison})
+        with timer.stage("report"):
+            manifest = build_manifest(config, corpus, answers, embedder, discoverer, timer.timings, embedding_stats)
+            manifest["review"] = review
+            coords, note = map_coordinates(answers.loc[coded, "id"].tolist(), vectors, answers.loc[coded, "language"].tolist(), seed=config.seed)
+            write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
+                             projection_note=note, gold_col=config.gold_col, manifest=manifest,
+                             correction=config.correction, seed=config.seed, indicators=indicators)
+        manifest["timings_seconds"] = dict(timer.timings)
+        write_json_atomic(outdir / "manifest.json", manifest)
     return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings,
-                     indicators=indicators, decisions_report=pd.DataFrame(decision_report))
+                     indicators=indicators, decisions_report=pd.DataFrame(decision_report), comparison=comparison)
 
 
 # ---------------------------------------------------------------------------- review stages
@@ -199,7 +214,8 @@ def describe_stage(answers: pd.DataFrame, vectors: np.ndarray, coded: pd.Series,
 
 
 def write_review_outputs(outdir: Path, answers: pd.DataFrame, indicators: pd.DataFrame, clusters: pd.DataFrame,
-                         codebook, decisions, decision_report: list[dict], codes: pd.DataFrame | None = None) -> dict:
+                         codebook, decisions, decision_report: list[dict], codes: pd.DataFrame | None = None,
+                         extra_sheets: dict[str, pd.DataFrame] | None = None) -> dict:
     """indicators.csv, review.xlsx (+ its snapshot), codebook.qdc, project.qdpx, decisions_report.csv."""
     from .exchange.refiqda import write_qdc, write_qdpx
     from .review import build_review_workbook, review_tables, save_snapshot, write_report
@@ -207,7 +223,8 @@ def write_review_outputs(outdir: Path, answers: pd.DataFrame, indicators: pd.Dat
     write_csv_atomic(outdir / "indicators.csv", indicators)
     groups, review_answers, qda_answers = review_tables(answers, clusters, indicators, decisions)
     snapshot = build_review_workbook(outdir / "review.xlsx", groups=groups, answers=review_answers,
-                                     indicators=indicators, codebook=codebook, state=decisions, code_descriptions=codes)
+                                     indicators=indicators, codebook=codebook, state=decisions, code_descriptions=codes,
+                                     extra_sheets=extra_sheets)
     save_snapshot(outdir, snapshot)
     write_qdc(codebook, outdir / "codebook.qdc")
     write_qdpx(outdir / "project.qdpx", qda_answers, codebook, groups)
