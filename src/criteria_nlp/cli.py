@@ -35,6 +35,7 @@ EmbedderOpt = typer.Option("e5", "--embedder", help="Embedding backend: e5 (mult
 SeedOpt = typer.Option(0, "--seed", help="Random seed: the same seed gives the same result.")
 CacheOpt = typer.Option(None, "--cache-dir", envvar="CRITERIA_NLP_CACHE_DIR", help="Cache folder for the converted model and embeddings (default: the user cache directory).")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+RedactOpt = typer.Option(False, "--redact", help="Mask e-mail addresses, phone numbers, URLs (and names in French answers) in every output.")
 
 
 def _version_callback(value: bool):
@@ -71,6 +72,7 @@ def run(
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
+    redact: bool = RedactOpt,
 ):
     """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR."""
     from .pipeline import RunConfig, run_pipeline
@@ -79,10 +81,12 @@ def run(
         input=input, outdir=outdir, text_col=text_col, id_col=id_col, lang_col=lang_col,
         city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
         embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
-        cache_dir=cache_dir, show_progress=not quiet,
+        cache_dir=cache_dir, show_progress=not quiet, redact=redact,
     ))
     counts = result.manifest["counts"]
     if not quiet:
+        for warning in result.manifest["input"].get("warnings", []):
+            _echo_err(f"warning: {warning}")
         _echo_err(
             f"{counts['answers']} answers ({counts['skipped']} empty rows skipped, {counts['non_answers']} non-answers), "
             f"{counts['coded']} coded, {counts['abstained']} left for review, {counts['clusters']} clusters "
@@ -103,6 +107,7 @@ def assign(
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
+    redact: bool = RedactOpt,
 ):
     """Assign each answer to a code of the codebook (zero-shot), with a confidence."""
     from .commands import assign_file
@@ -110,6 +115,7 @@ def assign(
     assign_file(
         input, output, codebook=codebook, text_col=text_col, id_col=id_col, lang_col=lang_col,
         embedder=embedder, min_confidence=min_confidence, seed=seed, cache_dir=cache_dir, show_progress=not quiet,
+        redact=redact,
     )
 
 
@@ -144,13 +150,14 @@ def cluster(
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
+    redact: bool = RedactOpt,
 ):
     """Discover criteria groups without a codebook."""
     from .commands import cluster_file
 
     choice = cluster_file(
         input, output, n_clusters=n_clusters, text_col=text_col, id_col=id_col, lang_col=lang_col,
-        embedder=embedder, seed=seed, cache_dir=cache_dir, show_progress=not quiet,
+        embedder=embedder, seed=seed, cache_dir=cache_dir, show_progress=not quiet, redact=redact,
     )
     if not quiet:
         _echo_err(f"{choice} -> {output}")

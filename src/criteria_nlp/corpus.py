@@ -191,12 +191,21 @@ def decode_text(raw: bytes, name: str = "input") -> DecodedText:
         return DecodedText(raw.decode("utf-8"), "utf-8", notes)
     except UnicodeDecodeError:
         pass
+    if _control_bytes(raw[:65536]) > 0.05:
+        raise InputError(f"{name}: this is not a text table (binary content); export the answers as CSV, XLSX or JSONL")
     mixed = _decode_mixed_lines(raw, name)
     if mixed is not None:
         mixed.warnings[:0] = notes
         return mixed
     text, encoding = _decode_legacy(raw, name)
     return DecodedText(text, encoding, notes)
+
+
+def _control_bytes(data: bytes) -> float:
+    """Share of C0 control bytes other than tab, CR, LF (text has almost none)."""
+    if not data:
+        return 0.0
+    return sum(data.count(bytes([b])) for b in range(32) if b not in (9, 10, 13)) / len(data)
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:
@@ -317,7 +326,9 @@ def sniff_delimiter(text: str, suffix: str = ".csv") -> str:
             width = len(rows[0])
             body = rows[1:] or rows
             consistency = sum(len(row) == width for row in body) / len(body)
-            key = (width > 1 and consistency >= 0.9, consistency, width > 1, -rank)
+            # A delimiter that splits the header beats one that does not, even when some
+            # rows are broken (they are then reported with their line number).
+            key = (width > 1 and consistency >= 0.9, width > 1, consistency, -rank)
             if best_key is None or key > best_key:
                 best, best_key = delimiter, key
     return best

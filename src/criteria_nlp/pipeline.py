@@ -20,9 +20,9 @@ from .assign import DEFAULT_MIN_CONFIDENCE, zero_shot_assign
 from .codebook import DEFAULT_CODEBOOK, load_codebook
 from .corpus import Corpus, read_answers
 from .discover import KMeansDiscoverer, cluster_summary
-from .errors import OutputError
+from .errors import InputError, OutputError
 from .language import DEFAULT_LANGUAGES, LanguageIdentifier, identify_languages
-from .outputs import write_csv_atomic, write_json_atomic
+from .outputs import output_transaction, pause_point, write_csv_atomic, write_json_atomic
 from .text import answer_status, duplicate_groups
 
 # The contract's leading columns of answers.csv; the input's other columns follow.
@@ -47,6 +47,7 @@ class RunConfig:
     seed: int = 0
     cache_dir: Path | None = None
     show_progress: bool = True
+    redact: bool = False  # mask e-mails, phones, URLs (and French names) before anything is written
 
 
 @dataclass
@@ -66,6 +67,7 @@ class StageTimer:
 
     @contextlib.contextmanager
     def stage(self, name: str):
+        pause_point(name)  # test hook (CRITERIA_NLP_TEST_PAUSE_AT), a no-op otherwise
         start = time.perf_counter()
         try:
             yield
@@ -109,6 +111,11 @@ def prepare_answers(corpus: Corpus, languages=DEFAULT_LANGUAGES) -> pd.DataFrame
 
 
 def embed_answers(texts: list[str], embedder, show_progress: bool) -> np.ndarray:
+    if not texts:
+        raise InputError(
+            "no answer to code: every answer is a number, punctuation or a non-answer such as 'rien'; "
+            "check that --text-col names the column of answers"
+        )
     if getattr(embedder, "needs_fit", False):
         embedder.fit(texts)
     return embedder.embed(texts, show_progress=show_progress)
@@ -125,6 +132,10 @@ def run_pipeline(config: RunConfig) -> RunResult:
             codebook = load_codebook(config.codebook)
         with timer.stage("language"):
             answers = prepare_answers(corpus, config.languages)
+        redaction = None
+        if config.redact:
+            with timer.stage("redact"):
+                answers, redaction = redact_answers(answers)
         coded = answers["status"] == "answer"
         embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed)
         with timer.stage("embed"):
@@ -146,13 +157,21 @@ def run_pipeline(config: RunConfig) -> RunResult:
                 answers.loc[coded].reset_index(drop=True), discoverer.labels_,
                 _centred(vectors, answers.loc[coded, "language"].tolist()), discoverer.cluster_centers_,
             )
-        with timer.stage("write"):
+        with timer.stage("write"), output_transaction(outdir):
             table = answers_output(answers, corpus)
             write_csv_atomic(outdir / "answers.csv", table)
             write_csv_atomic(outdir / "clusters.csv", clusters)
             manifest = build_manifest(config, corpus, answers, embedder, discoverer, timer.timings, embedding_stats)
+            if redaction is not None:
+                manifest["redaction"] = redaction
             write_json_atomic(outdir / "manifest.json", manifest)
     return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings)
+
+
+def redact_answers(answers: pd.DataFrame):
+    from .privacy import redact_answers as redact
+
+    return redact(answers)
 
 
 def attach_rows(answers: pd.DataFrame, rows: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
