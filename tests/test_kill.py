@@ -51,6 +51,15 @@ ROWS = [
 ]
 
 
+def _outputs(outdir: Path) -> dict[str, bytes]:
+    """Every file a run leaves in OUTDIR (sub-folders too), except the lock and temporaries."""
+    return {
+        str(p.relative_to(outdir)): p.read_bytes()
+        for p in sorted(outdir.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
 def _write_input(path: Path, rows) -> Path:
     pd.DataFrame(rows, columns=["id", "text", "city"]).to_csv(path, index=False)
     return path
@@ -63,7 +72,8 @@ def previous_run(tmp_path):
     new = _write_input(tmp_path / "new.csv", ROWS + [("b5", "veilig over straat", "Mechelen"), ("m7", "du temps pour soi", "Mulhouse")])
     outdir = tmp_path / "out"
     assert main(["run", str(old), "-o", str(outdir), "--embedder", "tfidf", "-q"]) == 0
-    snapshot = {name: (outdir / name).read_bytes() for name in OUTPUTS}
+    snapshot = _outputs(outdir)
+    assert set(OUTPUTS) <= set(snapshot)
     return outdir, new, snapshot
 
 
@@ -113,15 +123,17 @@ def test_kill_at_any_stage_leaves_previous_outputs_intact(previous_run, point):
     process = _start(new_input, outdir, pause_at=point)
     _wait_for_pause(process, point)
     _kill(process)
+    after = _outputs(outdir)
+    assert after.keys() == snapshot.keys()
     for name, content in snapshot.items():
-        assert (outdir / name).read_bytes() == content, f"{name} changed by a run killed at {point}"
+        assert after[name] == content, f"{name} changed by a run killed at {point}"
     _assert_readable(outdir)
-    leftovers = list(outdir.glob(".*.part"))
+    leftovers = list(outdir.rglob(".*.part"))
     if point == "commit":
-        assert len(leftovers) == len(OUTPUTS)  # the new outputs were complete, never renamed
+        assert len(leftovers) >= len(OUTPUTS)  # the new outputs were complete, never renamed
     # The next run works, replaces the outputs and sweeps the temporary files away.
     assert main(["run", str(new_input), "-o", str(outdir), "--embedder", "tfidf", "-q"]) == 0
-    assert not list(outdir.glob(".*.part"))
+    assert not list(outdir.rglob(".*.part"))
     assert len(read_output_csv(outdir / "answers.csv")) == len(ROWS) + 2
 
 
@@ -155,7 +167,7 @@ def test_second_run_on_the_same_outdir_is_refused(previous_run, capsys):
         assert main(["run", str(new_input), "-o", str(outdir), "--embedder", "tfidf", "-q"]) == 2
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and "another criteria-nlp run is writing this folder" in err
-        assert all((outdir / name).read_bytes() == content for name, content in snapshot.items())
+        assert _outputs(outdir) == snapshot
     finally:
         _kill(process)
     # The lock dies with its process: the folder is usable again.
@@ -167,5 +179,5 @@ def test_a_failing_run_changes_nothing(previous_run, tmp_path):
     broken = tmp_path / "broken.csv"
     broken.write_bytes(b'id,text\r\nx1,"never closed\r\n')
     assert main(["run", str(broken), "-o", str(outdir), "--embedder", "tfidf", "-q"]) == 2
-    assert all((outdir / name).read_bytes() == content for name, content in snapshot.items())
-    assert not list(outdir.glob(".*.part"))
+    assert _outputs(outdir) == snapshot
+    assert not list(outdir.rglob(".*.part"))

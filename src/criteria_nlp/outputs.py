@@ -110,7 +110,8 @@ class OutputTransaction:
         self.staged: dict[Path, Path] = {}  # target -> temporary file, in write order
 
     def covers(self, path: Path) -> bool:
-        return Path(path).resolve().parent == self.folder
+        """Files in the folder or its sub-folders (e.g. review snapshots)."""
+        return self.folder in Path(path).resolve().parents
 
     def stage(self, path: Path, data: bytes) -> None:
         target = Path(path).resolve()
@@ -160,9 +161,9 @@ def output_transaction(folder: str | Path):
 
 
 def remove_stale_parts(folder: Path) -> list[Path]:
-    """Delete the temporary files of interrupted writes (names .NAME.*.part)."""
+    """Delete the temporary files of interrupted writes (names .NAME.*.part), sub-folders too."""
     removed = []
-    for part in Path(folder).glob(f".*{PART_SUFFIX}"):
+    for part in Path(folder).rglob(f".*{PART_SUFFIX}"):
         with contextlib.suppress(OSError):
             part.unlink()
             removed.append(part)
