@@ -695,8 +695,8 @@ def resolve_columns(
     def require(option: str, column: str) -> str:
         if column not in found:
             close = [c for c in found if c.casefold() == column.strip().casefold()]
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise InputError(f"{source}: no column '{column}' ({option}){hint} columns found: {listing}")
+            hint = f"; did you mean '{close[0]}'? " if close else "; "
+            raise InputError(f"{source}: no column '{column}' ({option}){hint}columns found: {listing}")
         return column
 
     def optional(option: str, column: str | None, default: str) -> str | None:
