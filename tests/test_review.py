@@ -345,7 +345,9 @@ def test_demo_round_trip_every_decision_holds_with_50_new_answers(tmp_path):
     leaving = sorted(members[accepted])[0]
     elsewhere = sorted(members[target])[0]
     old_code = answers.cell(by_id[leaving], a["proposed code"]).value
-    new_code = "F01" if old_code != "F01" else "F02"
+    # A code that is neither the answer's nor its group's, so the override must take it out of the group.
+    group_codes = set(first.answers.loc[first.answers["cluster"] == accepted, "code"])
+    new_code = next(c for c in ("F01", "F02", "G03", "H04") if c != old_code and c not in group_codes)
     answers.cell(by_id[leaving], a["override code"]).value = new_code
     answers.cell(by_id[elsewhere], a["override code"]).value = "A03"
     wb.save(out / "review.xlsx")

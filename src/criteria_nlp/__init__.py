@@ -53,6 +53,9 @@ _EXPORTS = {
     "write_report": "report",
     "project_2d": "projection",
     "code_metrics": "evaluate",
+    # robustness / privacy (issue 7)
+    "read_output_csv": "outputs",
+    "redact_answers": "privacy",
 }
 
 __all__ = ["__version__", *_EXPORTS]

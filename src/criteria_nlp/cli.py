@@ -39,6 +39,7 @@ CacheOpt = typer.Option(None, "--cache-dir", envvar="CRITERIA_NLP_CACHE_DIR", he
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 GoldColOpt = typer.Option(None, "--gold-col", help="Column of manual codes: the report evaluates the codes against it (e.g. manual_code).")
 CorrectionOpt = typer.Option("fdr_bh", "--correction", help="Multiple-testing correction for distinctive criteria: fdr_bh (Benjamini-Hochberg, default) or holm.")
+RedactOpt = typer.Option(False, "--redact", help="Mask e-mail addresses, phone numbers, URLs (and names in French answers) in every output.")
 
 
 def _version_callback(value: bool):
@@ -77,6 +78,7 @@ def run(
     quiet: bool = QuietOpt,
     gold_col: Optional[str] = GoldColOpt,
     correction: str = CorrectionOpt,
+    redact: bool = RedactOpt,
 ):
     """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR."""
     from .pipeline import RunConfig, run_pipeline
@@ -85,10 +87,12 @@ def run(
         input=input, outdir=outdir, text_col=text_col, id_col=id_col, lang_col=lang_col,
         city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
         embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
-        cache_dir=cache_dir, show_progress=not quiet, gold_col=gold_col, correction=correction,
+        cache_dir=cache_dir, show_progress=not quiet, gold_col=gold_col, correction=correction, redact=redact,
     ))
     counts = result.manifest["counts"]
     if not quiet:
+        for warning in result.manifest["input"].get("warnings", []):
+            _echo_err(f"warning: {warning}")
         _echo_err(
             f"{counts['answers']} answers ({counts['skipped']} empty rows skipped, {counts['non_answers']} non-answers), "
             f"{counts['coded']} coded, {counts['abstained']} left for review, {counts['clusters']} clusters "
@@ -113,6 +117,7 @@ def assign(
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
+    redact: bool = RedactOpt,
 ):
     """Assign each answer to a code of the codebook (zero-shot), with a confidence."""
     from .commands import assign_file
@@ -120,6 +125,7 @@ def assign(
     assign_file(
         input, output, codebook=codebook, text_col=text_col, id_col=id_col, lang_col=lang_col,
         embedder=embedder, min_confidence=min_confidence, seed=seed, cache_dir=cache_dir, show_progress=not quiet,
+        redact=redact,
     )
 
 
@@ -154,13 +160,14 @@ def cluster(
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
+    redact: bool = RedactOpt,
 ):
     """Discover criteria groups without a codebook."""
     from .commands import cluster_file
 
     choice = cluster_file(
         input, output, n_clusters=n_clusters, text_col=text_col, id_col=id_col, lang_col=lang_col,
-        embedder=embedder, seed=seed, cache_dir=cache_dir, show_progress=not quiet,
+        embedder=embedder, seed=seed, cache_dir=cache_dir, show_progress=not quiet, redact=redact,
     )
     if not quiet:
         _echo_err(f"{choice} -> {output}")

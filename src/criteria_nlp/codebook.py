@@ -63,6 +63,13 @@ class Codebook:
         for code in self.codes:
             if code.parent and code.parent not in self._index:
                 raise CodebookError(f"codebook '{self.name}': code '{code.code}' has parent '{code.parent}', which is not a code of the codebook")
+        for code in self.codes:
+            chain = [code.code]
+            while self._index[chain[-1]].parent:
+                chain.append(self._index[chain[-1]].parent)
+                if chain[-1] in chain[:-1]:
+                    loop = " -> ".join(chain[chain.index(chain[-1]):])
+                    raise CodebookError(f"codebook '{self.name}': parents form a loop ({loop}); a code cannot be its own ancestor")
         if not self.codable():
             raise CodebookError(f"codebook '{self.name}' has no codable code")
 
@@ -148,7 +155,7 @@ def load_codebook(spec: str | Path | Codebook = DEFAULT_CODEBOOK) -> Codebook:
     if not path.exists():
         raise CodebookError(f"codebook '{text}' not found: give 'spiral' or the path of a .yaml, .csv or .qdc file")
     suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
+    if suffix in (".yaml", ".yml", ".json"):  # JSON is YAML
         return codebook_from_yaml_text(_read_text(path), path.stem)
     if suffix in (".csv", ".tsv", ".txt"):
         return codebook_from_csv(path)
@@ -156,7 +163,7 @@ def load_codebook(spec: str | Path | Codebook = DEFAULT_CODEBOOK) -> Codebook:
         from .exchange.refiqda import read_qdc
 
         return read_qdc(path)
-    raise CodebookError(f"{path.name}: unknown codebook format '{suffix or '(none)'}'; use .yaml, .csv or REFI-QDA .qdc")
+    raise CodebookError(f"{path.name}: unknown codebook format '{suffix or '(none)'}'; use .yaml, .json, .csv or REFI-QDA .qdc")
 
 
 def _read_text(path: Path) -> str:
@@ -249,11 +256,14 @@ def codebook_from_csv(path: Path) -> Codebook:
     from .corpus import read_table
     from .errors import InputError
 
+    from .corpus import dedupe_columns
+
     try:
         frame, _ = read_table(path)
+        # Every column of a codebook means something: a repeated one is always ambiguous.
+        dedupe_columns([str(c) for c in frame.columns], {str(c) for c in frame.columns}, path.name)
     except InputError as exc:
         raise CodebookError(str(exc)) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
     if "label" not in frame.columns and not any(c.startswith("label_") for c in frame.columns):
         raise CodebookError(f"{path.name}: a codebook CSV needs a 'label' column; columns found: {', '.join(frame.columns)}")
     entries = []

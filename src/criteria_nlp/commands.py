@@ -12,7 +12,7 @@ from .assign import DEFAULT_MIN_CONFIDENCE, zero_shot_assign
 from .codebook import load_codebook
 from .corpus import read_answers
 from .outputs import write_bytes_atomic, write_csv_atomic
-from .pipeline import attach_rows, embed_answers, prepare_answers
+from .pipeline import attach_rows, embed_answers, prepare_answers, redact_answers
 
 
 def _embedder(name: str, cache_dir, seed: int):
@@ -36,12 +36,14 @@ def embed_file(input, output, *, text_col="text", id_col=None, embedder="e5", se
 
 def assign_file(
     input, output, *, codebook="spiral", text_col="text", id_col=None, lang_col=None, embedder="e5",
-    min_confidence=DEFAULT_MIN_CONFIDENCE, seed=0, cache_dir=None, show_progress=True,
+    min_confidence=DEFAULT_MIN_CONFIDENCE, seed=0, cache_dir=None, show_progress=True, redact=False,
 ) -> pd.DataFrame:
     """Zero-shot assignment of each answer: id, code (empty = abstained), confidence, code_label."""
     book = load_codebook(codebook)
     corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col)
     answers = prepare_answers(corpus)
+    if redact:
+        answers, _ = redact_answers(answers)
     coded = answers["status"] == "answer"
     backend = _embedder(embedder, cache_dir, seed)
     vectors = embed_answers(answers.loc[coded, "text"].tolist(), backend, show_progress)
@@ -54,13 +56,15 @@ def assign_file(
 
 def cluster_file(
     input, output, *, n_clusters=None, text_col="text", id_col=None, lang_col=None, embedder="e5",
-    seed=0, cache_dir=None, show_progress=True,
+    seed=0, cache_dir=None, show_progress=True, redact=False,
 ) -> str:
     """Discovery without a codebook: id, cluster (-1 = unassigned), cluster_label."""
     from .discover import KMeansDiscoverer, centre_by_language, cluster_summary
 
     corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col)
     answers = prepare_answers(corpus)
+    if redact:
+        answers, _ = redact_answers(answers)
     coded = answers["status"] == "answer"
     backend = _embedder(embedder, cache_dir, seed)
     vectors = embed_answers(answers.loc[coded, "text"].tolist(), backend, show_progress)

@@ -20,9 +20,9 @@ from .assign import DEFAULT_MIN_CONFIDENCE, zero_shot_assign
 from .codebook import DEFAULT_CODEBOOK, load_codebook
 from .corpus import Corpus, read_answers
 from .discover import KMeansDiscoverer, cluster_summary
-from .errors import OutputError
+from .errors import InputError, OutputError
 from .language import DEFAULT_LANGUAGES, LanguageIdentifier, identify_languages
-from .outputs import write_csv_atomic, write_json_atomic
+from .outputs import output_transaction, pause_point, write_csv_atomic, write_json_atomic
 from .reporting import check_report_options, map_coordinates, write_comparison, write_run_report
 from .text import answer_status, duplicate_groups
 
@@ -50,6 +50,7 @@ class RunConfig:
     show_progress: bool = True
     gold_col: str | None = None  # manual codes to evaluate against in the report
     correction: str = "fdr_bh"  # multiple-testing correction of the comparison
+    redact: bool = False  # mask e-mails, phones, URLs (and French names) before anything is written
 
 
 @dataclass
@@ -72,6 +73,7 @@ class StageTimer:
 
     @contextlib.contextmanager
     def stage(self, name: str):
+        pause_point(name)  # test hook (CRITERIA_NLP_TEST_PAUSE_AT), a no-op otherwise
         start = time.perf_counter()
         try:
             yield
@@ -115,6 +117,11 @@ def prepare_answers(corpus: Corpus, languages=DEFAULT_LANGUAGES) -> pd.DataFrame
 
 
 def embed_answers(texts: list[str], embedder, show_progress: bool) -> np.ndarray:
+    if not texts:
+        raise InputError(
+            "no answer to code: every answer is a number, punctuation or a non-answer such as 'rien'; "
+            "check that --text-col names the column of answers"
+        )
     if getattr(embedder, "needs_fit", False):
         embedder.fit(texts)
     return embedder.embed(texts, show_progress=show_progress)
@@ -132,6 +139,10 @@ def run_pipeline(config: RunConfig) -> RunResult:
             check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
         with timer.stage("language"):
             answers = prepare_answers(corpus, config.languages)
+        redaction = None
+        if config.redact:
+            with timer.stage("redact"):
+                answers, redaction = redact_answers(answers)
         coded = answers["status"] == "answer"
         embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed)
         with timer.stage("embed"):
@@ -157,24 +168,29 @@ def run_pipeline(config: RunConfig) -> RunResult:
             decision_report += apply_recorded_group_decisions(answers, vectors, coded, decisions, codebook)
         with timer.stage("describe"):
             clusters, indicators, codes = describe_stage(answers, vectors, coded, codebook, decisions)
-        with timer.stage("compare"):
-            comparison = write_comparison(outdir, answers, codebook=codebook, clusters=clusters, correction=config.correction)
-        with timer.stage("write"):
-            table = answers_output(answers, corpus)
-            write_csv_atomic(outdir / "answers.csv", table)
-            write_csv_atomic(outdir / "clusters.csv", clusters)
-            write_csv_atomic(outdir / "codes.csv", codes)
-            review = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report, codes,
-                                          extra_sheets={"Comparison": comparison})
-        with timer.stage("report"):
-            manifest = build_manifest(config, corpus, answers, embedder, discoverer, timer.timings, embedding_stats)
-            manifest["review"] = review
-            coords, note = map_coordinates(answers.loc[coded, "id"].tolist(), vectors, answers.loc[coded, "language"].tolist(), seed=config.seed)
-            write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
-                             projection_note=note, gold_col=config.gold_col, manifest=manifest,
-                             correction=config.correction, seed=config.seed, indicators=indicators)
-        manifest["timings_seconds"] = dict(timer.timings)
-        write_json_atomic(outdir / "manifest.json", manifest)
+        # Every output of the run is renamed into place together, once all are written:
+        # a run killed before that leaves the previous outputs untouched.
+        with output_transaction(outdir):
+            with timer.stage("compare"):
+                comparison = write_comparison(outdir, answers, codebook=codebook, clusters=clusters, correction=config.correction)
+            with timer.stage("write"):
+                table = answers_output(answers, corpus)
+                write_csv_atomic(outdir / "answers.csv", table)
+                write_csv_atomic(outdir / "clusters.csv", clusters)
+                write_csv_atomic(outdir / "codes.csv", codes)
+                review = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report, codes,
+                                              extra_sheets={"Comparison": comparison})
+            with timer.stage("report"):
+                manifest = build_manifest(config, corpus, answers, embedder, discoverer, timer.timings, embedding_stats)
+                manifest["review"] = review
+                if redaction is not None:
+                    manifest["redaction"] = redaction
+                coords, note = map_coordinates(answers.loc[coded, "id"].tolist(), vectors, answers.loc[coded, "language"].tolist(), seed=config.seed)
+                write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
+                                 projection_note=note, gold_col=config.gold_col, manifest=manifest,
+                                 correction=config.correction, seed=config.seed, indicators=indicators)
+            manifest["timings_seconds"] = dict(timer.timings)
+            write_json_atomic(outdir / "manifest.json", manifest)
     return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings,
                      indicators=indicators, decisions_report=pd.DataFrame(decision_report), comparison=comparison)
 
@@ -235,6 +251,12 @@ def write_review_outputs(outdir: Path, answers: pd.DataFrame, indicators: pd.Dat
         "decisions_report": report["status"].value_counts().to_dict() if len(report) else {},
         "indicators": int(len(indicators)),
     }
+
+
+def redact_answers(answers: pd.DataFrame):
+    from .privacy import redact_answers as redact
+
+    return redact(answers)
 
 
 def attach_rows(answers: pd.DataFrame, rows: pd.Series, table: pd.DataFrame) -> pd.DataFrame:

@@ -86,8 +86,16 @@ class DecisionStore:
                 f"{self.path}: the last line is incomplete (an interrupted import?); "
                 "remove that partial last line by hand, then import the workbook again"
             )
+        try:
+            text = data.decode("utf-8", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise DecisionStoreError(
+                f"{self.path}: byte {exc.start} is not UTF-8 (the store was damaged or saved in another encoding); "
+                "restore it from a backup (it is never rewritten)"
+            ) from None
         records, previous = [], ""
-        for number, line in enumerate(data.decode("utf-8", errors="strict").splitlines(), start=1):
+        # Split on "\n" only: notes may hold U+2028 or other characters that splitlines() breaks on.
+        for number, line in enumerate(text[:-1].split("\n") if text else [], start=1):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:

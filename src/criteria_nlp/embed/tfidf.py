@@ -45,7 +45,8 @@ class TfidfEmbedder(Embedder):
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        texts = as_text_list(texts)
+        # Sorted: the learned vocabulary and SVD do not depend on the order of the rows.
+        texts = sorted(as_text_list(texts))
         if len(texts) < 2:
             raise InputError(f"tf-idf needs at least 2 answers to learn from, got {len(texts)}")
         # Character n-grams within word boundaries survive typos, inflection and compounds;

@@ -60,6 +60,10 @@ def write_qdc(codebook: Codebook, path: str | Path) -> None:
 
 def read_qdc(path: str | Path) -> Codebook:
     path = Path(path)
+    head = path.read_bytes()[:65536]
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        # REFI-QDA codebooks never need a DTD; entities can expand without bound.
+        raise CodebookError(f"{path.name}: the XML declares a DTD or entities, which a REFI-QDA codebook never has; export it again from your QDA tool")
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
