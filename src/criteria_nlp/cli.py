@@ -31,10 +31,11 @@ CityCol = typer.Option(None, "--city-col", help="Column holding the city (defaul
 GroupCol = typer.Option(None, "--group-col", help="Column holding the citizen group (default: 'group' when present).")
 QuestionCol = typer.Option(None, "--question-col", help="Column holding the question answered (default: 'question' when present).")
 CodebookOpt = typer.Option("spiral", "--codebook", "-c", help="'spiral' (shipped default) or a .yaml/.csv/.qdc codebook file.")
-EmbedderOpt = typer.Option("e5", "--embedder", help="Embedding backend: e5 (multilingual-e5-small, offline) or tfidf (no model).")
+EmbedderOpt = typer.Option("e5", "--embedder", help="Embedding backend: e5 (multilingual-e5-small, offline), e5-onnx (same model on ONNX Runtime, int8: faster), e5-onnx-fp32, static (distilled from e5 once: fastest, for millions of answers, lower quality) or tfidf (no model).")
 SeedOpt = typer.Option(0, "--seed", help="Random seed: the same seed gives the same result.")
 CacheOpt = typer.Option(None, "--cache-dir", envvar="CRITERIA_NLP_CACHE_DIR", help="Cache folder for the converted model and embeddings (default: the user cache directory).")
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+BatchOpt = typer.Option(None, "--batch-size", min=1, help="Texts per embedding batch (default: the backend's; smaller uses less memory).")
 
 
 def _version_callback(value: bool):
@@ -71,6 +72,7 @@ def run(
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
+    batch_size: Optional[int] = BatchOpt,
 ):
     """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR."""
     from .pipeline import RunConfig, run_pipeline
@@ -79,7 +81,7 @@ def run(
         input=input, outdir=outdir, text_col=text_col, id_col=id_col, lang_col=lang_col,
         city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
         embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
-        cache_dir=cache_dir, show_progress=not quiet,
+        cache_dir=cache_dir, show_progress=not quiet, batch_size=batch_size,
     ))
     counts = result.manifest["counts"]
     if not quiet:
