@@ -35,11 +35,14 @@ def test_killed_run_resumes_from_the_cache(e5_embedder, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "models").symlink_to(Path(e5_embedder.cache_dir) / "models", target_is_directory=True)
-    answers = pd.read_csv(ROOT / "corpora/demo/answers.csv", dtype=str, keep_default_na=False).head(300)
+    answers = pd.read_csv(ROOT / "corpora/demo/answers.csv", dtype=str, keep_default_na=False).head(200)
     source = tmp_path / "answers.csv"
     answers[["id", "text", "city", "group"]].to_csv(source, index=False)
+    # A three-code codebook keeps the codebook's own texts (embedded after the answers) few.
+    codebook = tmp_path / "codebook.csv"
+    codebook.write_text("label\nhousing\nloneliness\npublic transport\n", encoding="utf-8")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "criteria_nlp.cli", "run", str(source), "-o", str(out),
+    command = [sys.executable, "-m", "criteria_nlp.cli", "run", str(source), "-o", str(out), "--codebook", str(codebook),
                "--cache-dir", str(cache), "--batch-size", "8", "--quiet"]
     env = {**os.environ, "PYTHONPATH": SRC}
     db = get_embedder("e5", cache_dir=cache).cache.path
