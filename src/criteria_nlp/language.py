@@ -38,8 +38,9 @@ def normalise_language_code(value: str) -> str | None:
 class LanguageIdentifier:
     """lingua restricted to the configured languages (fewer candidates, fewer mistakes)."""
 
-    def __init__(self, languages: Sequence[str] = DEFAULT_LANGUAGES):
+    def __init__(self, languages: Sequence[str] = DEFAULT_LANGUAGES, show_progress: bool = False):
         self.languages = tuple(languages)
+        self.show_progress = show_progress  # a bar with ETA on stderr (long corpora)
 
     def _detector(self):
         if not hasattr(self, "_detector_"):
@@ -59,13 +60,20 @@ class LanguageIdentifier:
         out = np.zeros((len(texts), len(self.languages)), dtype=np.float64)
         if not len(texts):
             return out
+        from .embed.base import progress_bar
+
         index = {code: j for j, code in enumerate(self.languages)}
-        results = self._detector().compute_language_confidence_values_in_parallel(list(texts))
-        for i, values in enumerate(results):
-            for value in values:
-                j = index.get(value.language.iso_code_639_1.name.lower())
-                if j is not None:
-                    out[i, j] = value.value
+        texts = list(texts)
+        chunk = 5000  # progress granularity; lingua parallelises inside each chunk
+        with progress_bar(len(texts), "language identification", self.show_progress and len(texts) > chunk) as advance:
+            for start in range(0, len(texts), chunk):
+                results = self._detector().compute_language_confidence_values_in_parallel(texts[start : start + chunk])
+                for i, values in enumerate(results, start):
+                    for value in values:
+                        j = index.get(value.language.iso_code_639_1.name.lower())
+                        if j is not None:
+                            out[i, j] = value.value
+                advance(len(results))
         return out
 
 

@@ -51,6 +51,7 @@ class RunConfig:
     gold_col: str | None = None  # manual codes to evaluate against in the report
     correction: str = "fdr_bh"  # multiple-testing correction of the comparison
     redact: bool = False  # mask e-mails, phones, URLs (and French names) before anything is written
+    batch_size: int | None = None  # texts per embedding batch (None: the backend's default)
 
 
 @dataclass
@@ -66,10 +67,12 @@ class RunResult:
 
 
 class StageTimer:
-    """Collects per-stage wall times for the manifest."""
+    """Collects per-stage wall times for the manifest; with ``report=True`` also says on stderr
+    when each stage is done and how long it took (long stages draw their own progress bars)."""
 
-    def __init__(self):
+    def __init__(self, report: bool = False):
         self.timings: dict[str, float] = {}
+        self.report = report
 
     @contextlib.contextmanager
     def stage(self, name: str):
@@ -79,6 +82,10 @@ class StageTimer:
             yield
         finally:
             self.timings[name] = round(time.perf_counter() - start, 3)
+            if self.report:
+                import sys
+
+                print(f"  {name}: {self.timings[name]:.1f} s", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -105,10 +112,10 @@ def load_corpus(config: RunConfig) -> Corpus:
     )
 
 
-def prepare_answers(corpus: Corpus, languages=DEFAULT_LANGUAGES) -> pd.DataFrame:
+def prepare_answers(corpus: Corpus, languages=DEFAULT_LANGUAGES, show_progress: bool = False) -> pd.DataFrame:
     """Corpus rows with language, status (answer / non_answer) and duplicate group."""
     answers = corpus.answers.copy()
-    detected = identify_languages(answers, LanguageIdentifier(languages))
+    detected = identify_languages(answers, LanguageIdentifier(languages, show_progress=show_progress))
     answers["language"] = detected["language"].fillna("")
     answers["language_source"] = detected["language_source"]
     answers["status"] = answer_status(answers["text"])
@@ -131,20 +138,20 @@ def run_pipeline(config: RunConfig) -> RunResult:
     from .embed import get_embedder
 
     outdir = Path(config.outdir)
-    timer = StageTimer()
+    timer = StageTimer(report=config.show_progress)
     with outdir_lock(outdir):
         with timer.stage("read"):
             corpus = load_corpus(config)
             codebook = load_codebook(config.codebook)
             check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
         with timer.stage("language"):
-            answers = prepare_answers(corpus, config.languages)
+            answers = prepare_answers(corpus, config.languages, show_progress=config.show_progress)
         redaction = None
         if config.redact:
             with timer.stage("redact"):
                 answers, redaction = redact_answers(answers)
         coded = answers["status"] == "answer"
-        embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed)
+        embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size)
         with timer.stage("embed"):
             vectors = embed_answers(answers.loc[coded, "text"].tolist(), embedder, config.show_progress)
             embedding_stats = dict(getattr(embedder, "stats", {}) or {})

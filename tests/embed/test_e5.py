@@ -54,8 +54,8 @@ def test_get_embedder_wraps_e5_in_the_cache(tmp_path):
 
 
 def test_unknown_embedder_names_the_choices():
-    assert EMBEDDERS == ("e5", "tfidf")
-    with pytest.raises(CriteriaNLPError, match="^unknown embedder 'bert': choose one of e5, tfidf$"):
+    assert EMBEDDERS[:2] == ("e5", "tfidf")
+    with pytest.raises(CriteriaNLPError, match="^unknown embedder 'bert': choose one of e5, tfidf, "):
         get_embedder("bert")
 
 

