@@ -1,0 +1,193 @@
+"""Assignment learned from answers the analysts already coded.
+
+`LearnedAssigner` is a scikit-learn style classifier on answer vectors:
+
+- a multinomial logistic regression with class-balanced weights (macro-F1 counts every code
+  equally, and survey codebooks are very unbalanced) whose regularisation C is chosen by
+  stratified cross-validation on the training answers;
+- optional lexical features (TF-IDF of word and character n-grams) beside the embedding:
+  analysts' codes often hinge on a domain word ("Ampel", "éclairage") that a small sentence
+  model blurs;
+- optional transductive self-training: the answers to code are unlabeled data; the most
+  confident ones join the training set once (never with their gold labels);
+- probabilities calibrated by one temperature fitted on out-of-fold predictions, so that
+  `min_confidence` means what it says (semi-automatic coding).
+
+Everything is deterministic: training rows are put in a canonical order (code, text) before
+fitting, and every solver is seeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .assign import _TEMPERATURES, softmax
+
+DEFAULT_C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
+
+
+def _log_loss(proba: np.ndarray, target: np.ndarray) -> float:
+    return float(-np.log(proba[np.arange(len(target)), target] + 1e-12).mean())
+
+
+class LexicalFeatures:
+    """TF-IDF of words (1-2) and character n-grams (2-5, within word bounds), sublinear,
+    L2-normalised, fitted on the training texts (plus unlabeled texts when given)."""
+
+    def __init__(self, max_features: int = 50000):
+        self.max_features = max_features
+
+    def fit(self, texts: Sequence[str]) -> "LexicalFeatures":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        texts = [str(t).lower() for t in texts]
+        self.words_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=self.max_features).fit(texts)
+        self.chars_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=self.max_features).fit(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]):
+        from scipy import sparse
+
+        texts = [str(t).lower() for t in texts]
+        return sparse.hstack([self.words_.transform(texts), self.chars_.transform(texts)]).tocsr() / np.sqrt(2.0)
+
+
+class LearnedAssigner:
+    """Classifier of answer vectors (and optionally texts) into codes learned from examples.
+
+    Parameters
+    ----------
+    C : float or None — inverse regularisation; None = chosen by cross-validation in `C_grid`.
+    class_weight : "balanced" or None.
+    lexical : add TF-IDF word + character features of the texts (needs texts in fit/predict).
+    lexical_weight : scale of the lexical block relative to the embedding block.
+    self_training : add confidently predicted unlabeled answers (given to `fit` as
+        `unlabeled_X`) to the training set, once.
+    min_confidence : `predict` abstains ("") below this calibrated probability.
+    seed : seeds the cross-validation folds.
+
+    Learned: classes_, C_, temperature_, model_, cv_scores_ (C -> macro-F1).
+    """
+
+    def __init__(self, C: float | None = None, C_grid: Sequence[float] = DEFAULT_C_GRID, class_weight: str | None = "balanced",
+                 lexical: bool = True, lexical_weight: float = 1.0, self_training: bool = True, self_training_share: float = 0.5,
+                 min_confidence: float = 0.0, cv_folds: int = 5, seed: int = 0):
+        self.C = C
+        self.C_grid = C_grid
+        self.class_weight = class_weight
+        self.lexical = lexical
+        self.lexical_weight = lexical_weight
+        self.self_training = self_training
+        self.self_training_share = self_training_share
+        self.min_confidence = min_confidence
+        self.cv_folds = cv_folds
+        self.seed = seed
+
+    # ----------------------------------------------------------------- features
+    def _features(self, X: np.ndarray, texts: Sequence[str] | None):
+        X = np.asarray(X, dtype=np.float64)
+        if not self.lexical:
+            return X
+        if texts is None:
+            raise ValueError("lexical=True needs the answer texts in fit and predict")
+        from scipy import sparse
+
+        return sparse.hstack([sparse.csr_matrix(X), self.lexical_weight * self.lexicon_.transform(texts)]).tocsr()
+
+    def _model(self, C: float):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=C, class_weight=self.class_weight, max_iter=2000, random_state=self.seed)
+
+    def _folds(self, y_index: np.ndarray) -> int:
+        smallest = np.bincount(y_index).min()
+        return int(max(2, min(self.cv_folds, smallest)))
+
+    def _out_of_fold(self, F, y_index: np.ndarray, C: float) -> np.ndarray:
+        from sklearn.model_selection import StratifiedKFold
+
+        proba = np.zeros((len(y_index), len(self.classes_)))
+        folds = StratifiedKFold(n_splits=self._folds(y_index), shuffle=True, random_state=self.seed)
+        for train, test in folds.split(np.zeros(len(y_index)), y_index):
+            model = self._model(C).fit(F[train], y_index[train])
+            proba[np.ix_(test, model.classes_)] = model.predict_proba(F[test])
+        return proba
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, X: np.ndarray, y: Sequence[str], texts: Sequence[str] | None = None,
+            unlabeled_X: np.ndarray | None = None, unlabeled_texts: Sequence[str] | None = None) -> "LearnedAssigner":
+        from sklearn.metrics import f1_score
+
+        y = np.asarray([str(v) for v in y], dtype=object)
+        X = np.asarray(X, dtype=np.float64)
+        if len(X) != len(y):
+            raise ValueError(f"{len(X)} vectors but {len(y)} labels")
+        texts = [str(t) for t in texts] if texts is not None else None
+        # Canonical order: the same examples in any order give the same model.
+        keys = [(label, texts[i] if texts else "", tuple(np.round(X[i, :4], 6))) for i, label in enumerate(y)]
+        order = sorted(range(len(y)), key=lambda i: keys[i])
+        X, y = X[order], y[order]
+        texts = [texts[i] for i in order] if texts is not None else None
+        self.classes_ = np.array(sorted(set(y)), dtype=object)
+        if len(self.classes_) < 2:
+            raise ValueError("learning needs at least two different codes among the coded answers")
+        y_index = np.searchsorted(self.classes_, y)
+        if self.lexical:
+            corpus = list(texts or []) + [str(t) for t in (unlabeled_texts or [])]
+            self.lexicon_ = LexicalFeatures().fit(corpus)
+        F = self._features(X, texts)
+
+        grid = [self.C] if self.C is not None else list(self.C_grid)
+        self.cv_scores_, oof_by_C = {}, {}
+        for C in grid:
+            oof = self._out_of_fold(F, y_index, C)
+            oof_by_C[C] = oof
+            self.cv_scores_[C] = round(float(f1_score(y_index, oof.argmax(axis=1), average="macro")), 4)
+        self.C_ = max(grid, key=lambda c: (self.cv_scores_[c], -c))
+        oof = oof_by_C[self.C_]
+        # One temperature on the out-of-fold log-probabilities calibrates the confidences.
+        logits = np.log(np.clip(oof, 1e-9, 1.0))
+        losses = [_log_loss(softmax(logits, t), y_index) for t in np.geomspace(0.3, 3.0, 41)]
+        self.temperature_ = float(np.geomspace(0.3, 3.0, 41)[int(np.argmin(losses))])
+        self.model_ = self._model(self.C_).fit(F, y_index)
+
+        if self.self_training and unlabeled_X is not None and len(unlabeled_X):
+            U = self._features(np.asarray(unlabeled_X, dtype=np.float64), unlabeled_texts)
+            proba = self._calibrated(self.model_.predict_proba(U))
+            confidence, guess = proba.max(axis=1), proba.argmax(axis=1)
+            # Per code, keep its most confident unlabeled answers (a share of what it got),
+            # so frequent codes do not swamp rare ones.
+            keep = np.zeros(len(guess), dtype=bool)
+            for k in range(len(self.classes_)):
+                rows = np.flatnonzero(guess == k)
+                if len(rows):
+                    top = rows[np.lexsort((rows, -confidence[rows]))][: int(np.ceil(self.self_training_share * len(rows)))]
+                    keep[top] = True
+            from scipy import sparse
+
+            stack = sparse.vstack if sparse.issparse(F) else np.vstack
+            self.n_self_trained_ = int(keep.sum())
+            self.model_ = self._model(self.C_).fit(stack([F, U[keep]]), np.r_[y_index, guess[keep]])
+        else:
+            self.n_self_trained_ = 0
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def _calibrated(self, proba: np.ndarray) -> np.ndarray:
+        full = np.zeros((len(proba), len(self.classes_)))
+        full[:, self.model_.classes_] = proba
+        return softmax(np.log(np.clip(full, 1e-9, 1.0)), self.temperature_)
+
+    def predict_proba(self, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        if len(X) == 0:
+            return np.zeros((0, len(self.classes_)))
+        return self._calibrated(self.model_.predict_proba(self._features(X, texts)))
+
+    def predict(self, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+        proba = self.predict_proba(X, texts)
+        best = proba.argmax(axis=1)
+        labels = self.classes_[best].astype(object)
+        labels[proba[np.arange(len(best)), best] < self.min_confidence] = ""
+        return labels
