@@ -4,22 +4,26 @@ How `Discoverer` works, and why:
 
 1. **Duplicates once.** Answers that are the same text (case and edge punctuation aside) are
    clustered once and share their cluster: hundreds of identical post-its must not pull
-   centres towards them. Non-answers are left out before this (see `text.answer_status`).
+   the clustering towards them. Non-answers are left out before this (`text.answer_status`).
 2. **Row order never matters.** Unique texts are processed in a canonical sorted order and
    cluster ids are renumbered canonically (by size, then smallest member key), so shuffling
    the input changes no membership and no id.
 3. **Meaning, not language.** Multilingual vectors carry a language signal; each language's
    mean vector is removed (Libovický et al. 2020). Languages with too few answers to
    estimate a mean use the mean of all answers.
-4. **Neighbourhood smoothing.** Each vector is averaged with its nearest neighbours before
-   clustering. Translations and paraphrases are each other's neighbours, so they end up
-   near-identical and fall into the same cluster, and isolated noise is damped.
-5. **K chosen by the data.** Without `n_clusters`, k-means runs for a range of K and the K
-   with the best silhouette (cosine) on the smoothed vectors wins; the scores are kept in
-   `k_scores_` and the choice is explained in `k_choice_`.
-6. **Few, explicit outliers.** Answers unusually far from their cluster centre (robust
-   z-score below -3 of the similarity) are unassigned (-1), but never more than
-   `max_unassigned` of the answers (10 % by default; 0 assigns everyone).
+4. **A neighbour graph of meaning and words.** Each answer is linked to its nearest
+   neighbours by a similarity that adds, to the (standardised) e5 cosine, the TF-IDF cosine
+   of its words weighted by the chance that two answers share a language (words only
+   compare within a language; on a one-language corpus they matter most).
+5. **Spectral clustering, K by modularity.** The graph's spectral embedding (seeded) is cut
+   by k-means for a range of K; without `n_clusters` the K whose partition has the highest
+   modularity on the graph wins (scores kept in `k_scores_`, reason in `k_choice_`).
+6. **Neighbours agree.** Each answer then takes the majority cluster of itself and its five
+   nearest e5 neighbours (twice): translations and near-paraphrases, which are each other's
+   nearest neighbours, end up in the same cluster.
+7. **Few, explicit outliers.** Answers unusually far from their cluster (robust z-score
+   below -3 of the similarity to the cluster centre) are unassigned (-1), but never more
+   than `max_unassigned` of the answers (10 % by default; 0 assigns everyone).
 """
 
 from __future__ import annotations
@@ -48,26 +52,6 @@ def centre_by_language(vectors: np.ndarray, languages: Sequence[str] | None, min
         rows = languages == language
         if rows.sum() >= min_count:
             out[rows] = vectors[rows] - vectors[rows].mean(axis=0)
-    return _normalise(out)
-
-
-def smooth_by_neighbours(Z: np.ndarray, n_neighbours: int, block: int = 2048) -> np.ndarray:
-    """Average each unit vector with its `n_neighbours` most similar vectors (cosine), renormalised.
-
-    Ties are broken by position, so the result depends only on the (canonical) row order.
-    """
-    n = len(Z)
-    k = min(n_neighbours, n - 1)
-    if k <= 0:
-        return Z
-    out = np.empty_like(Z)
-    for start in range(0, n, block):
-        sims = Z[start:start + block] @ Z.T
-        rows = np.arange(sims.shape[0])
-        sims[rows, start + rows] = np.inf  # oneself first
-        # stable argsort of -sims: equal similarities keep index order
-        nearest = np.argsort(-sims, axis=1, kind="stable")[:, : k + 1]
-        out[start:start + block] = Z[nearest].mean(axis=1)
     return _normalise(out)
 
 
@@ -106,105 +90,199 @@ def _item_values(values: Sequence[str], item_of_row: np.ndarray, n_items: int) -
     return [first.get(i, "") for i in range(n_items)]
 
 
-class Discoverer:
-    """Deterministic k-means discovery on language-neutral, neighbour-smoothed vectors.
+def _lexical_matrix(texts: Sequence[str]):
+    """L2-normalised TF-IDF rows of the texts (None when no word occurs twice)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
-    Parameters: n_clusters (None = chosen by silhouette within k_range), k_range,
-    max_unassigned (share, 0..1), n_neighbours (smoothing; 0 = off), centre_languages,
-    seed, n_init.
+    try:
+        return TfidfVectorizer(sublinear_tf=True, min_df=2, lowercase=True).fit_transform([str(t) for t in texts])
+    except ValueError:  # empty vocabulary
+        return None
+
+
+def _standardiser(sims_sample: np.ndarray) -> tuple[float, float]:
+    values = sims_sample[np.isfinite(sims_sample)]
+    return float(values.mean()), float(values.std() or 1.0)
+
+
+def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weight: float = 0.0, block: int = 1024):
+    """Symmetric kNN graph (scipy CSR, 0/1 weights) on standardised e5 cosine plus
+    `lexical_weight` times the standardised TF-IDF cosine; and the 5 nearest e5 neighbours.
+
+    Computed in row blocks (memory O(block * n)); ties are broken by position, so the result
+    depends only on the canonical row order."""
+    from scipy import sparse
+
+    n = len(Z)
+    k = int(min(n_neighbours, n - 1))
+    sample = np.arange(min(n, 1000))
+    e_mean, e_std = _standardiser((Z[sample] @ Z[sample].T)[~np.eye(len(sample), dtype=bool)])
+    use_lexical = lexical is not None and lexical_weight > 0
+    if use_lexical:
+        lex = (lexical[sample] @ lexical[sample].T).toarray()
+        l_mean, l_std = _standardiser(lex[~np.eye(len(sample), dtype=bool)])
+    rows, cols, closest = [], [], np.zeros((n, min(5, n - 1)), dtype=int)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        e5 = Z[start:stop] @ Z.T
+        local = np.arange(stop - start)
+        e5[local, start + local] = -np.inf
+        closest[start:stop] = np.argsort(-e5, axis=1, kind="stable")[:, : closest.shape[1]]
+        sims = (e5 - e_mean) / e_std
+        if use_lexical:
+            sims = sims + lexical_weight * ((lexical[start:stop] @ lexical.T).toarray() - l_mean) / l_std
+            sims[local, start + local] = -np.inf
+        nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        rows.append(np.repeat(np.arange(start, stop), k))
+        cols.append(nearest.ravel())
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    graph = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    return graph.maximum(graph.T).tocsr(), closest
+
+
+def modularity(graph, labels: np.ndarray) -> float:
+    """Newman's modularity of a partition of an undirected weighted graph (labels >= 0)."""
+    from scipy import sparse
+
+    n = graph.shape[0]
+    membership = sparse.csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, int(labels.max()) + 1))
+    degrees = np.asarray(graph.sum(axis=1)).ravel()
+    total = degrees.sum()
+    inside = (membership.T @ graph @ membership).diagonal().sum() / total
+    return float(inside - (((membership.T @ degrees) / total) ** 2).sum())
+
+
+def neighbour_vote(labels: np.ndarray, closest: np.ndarray, rounds: int = 2) -> np.ndarray:
+    """Each item takes the majority label of itself and its nearest neighbours; a tie keeps
+    its own label."""
+    labels = labels.copy()
+    for _ in range(rounds):
+        votes = np.column_stack([labels, labels[closest]])
+        new = labels.copy()
+        for i, row in enumerate(votes):
+            counts = np.bincount(row)
+            if counts.max() > counts[row[0]]:
+                new[i] = int(counts.argmax())
+        labels = new
+    return labels
+
+
+class Discoverer:
+    """Deterministic spectral discovery on a language-neutral neighbour graph (see module doc).
+
+    Parameters: n_clusters (None = chosen by modularity within k_range), k_range,
+    max_unassigned (share, 0..1), n_neighbours (graph degree), lexical (add word overlap),
+    centre_languages, vote (neighbour agreement rounds), seed, n_init.
 
     Learned: labels_ (per input row; -1 = unassigned), n_clusters_, k_choice_, k_scores_
-    (K -> silhouette), cluster_centers_ (in the smoothed space, canonical ids),
-    unassigned_share_, representation_ (smoothed unit vector of each input row).
+    (K -> modularity), cluster_centers_ (unit vectors in the language-centred space,
+    canonical ids), unassigned_share_, representation_ (language-centred unit vector of
+    each input row), n_items_ (distinct answers clustered).
     """
 
     def __init__(self, n_clusters: int | None = None, k_range: tuple[int, int] = (2, 40), max_unassigned: float = 0.10,
-                 n_neighbours: int = 10, centre_languages: bool = True, seed: int = 0, n_init: int = 4,
-                 outlier_z: float = 3.0):
+                 n_neighbours: int = 20, lexical: bool = True, centre_languages: bool = True, vote: int = 2,
+                 seed: int = 0, n_init: int = 4, outlier_z: float = 3.0):
         self.n_clusters = n_clusters
         self.k_range = k_range
         self.max_unassigned = max_unassigned
         self.n_neighbours = n_neighbours
+        self.lexical = lexical
         self.centre_languages = centre_languages
+        self.vote = vote
         self.seed = seed
         self.n_init = n_init
         self.outlier_z = outlier_z
 
-    # ------------------------------------------------------------------ helpers
-    def _candidates(self, n: int) -> list[int]:
+    def _candidates(self, m: int) -> list[int]:
         if self.n_clusters:
-            return [int(min(self.n_clusters, n))]
+            return [int(min(self.n_clusters, m))]
         low, high = self.k_range
-        high = int(max(2, min(high, np.sqrt(n) * 1.5, n - 1)))
+        high = int(max(2, min(high, m // 3)))
         low = int(min(max(2, low), high))
-        return list(range(low, high + 1))
+        grid = sorted(set(np.unique(np.geomspace(low, high, num=16).round().astype(int)).tolist()))
+        return grid
 
-    def _kmeans(self, Z: np.ndarray, k: int):
-        from sklearn.cluster import KMeans
-
-        return KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit(Z)
-
-    def _silhouette(self, Z: np.ndarray, labels: np.ndarray) -> float:
-        from sklearn.metrics import silhouette_score
-
-        if len(set(labels)) < 2:
-            return -1.0
-        sample = min(len(Z), 3000)
-        return float(silhouette_score(Z, labels, metric="cosine", sample_size=sample if sample < len(Z) else None,
-                                      random_state=self.seed))
-
-    # ---------------------------------------------------------------------- fit
     def fit(self, X: np.ndarray, languages: Sequence[str] | None = None, keys: Sequence[str] | None = None,
             texts: Sequence[str] | None = None) -> "Discoverer":
+        from threadpoolctl import threadpool_limits
+
+        # Small dense problems: one BLAS thread is as fast and never oversubscribes cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(X, languages, keys, texts)
+
+    def _fit(self, X, languages, keys, texts) -> "Discoverer":
         X = np.asarray(X, dtype=np.float64)
         n = len(X)
         item_keys, item_of_row = unique_items(texts, n, keys)
         m = len(item_keys)
-        # One vector per unique item (the mean of its rows), in canonical order.
-        V = np.zeros((m, X.shape[1] if X.ndim == 2 else 0))
+        dim = X.shape[1] if X.ndim == 2 else 0
+        # One vector per distinct answer (the mean of its rows), in canonical order.
+        V = np.zeros((m, dim))
         np.add.at(V, item_of_row, X)
         V = _normalise(V / np.maximum(np.bincount(item_of_row, minlength=m), 1)[:, None])
-        item_languages = _item_values(languages, item_of_row, m) if languages is not None else None
-        Z = centre_by_language(V, item_languages) if self.centre_languages and item_languages is not None else _normalise(V - V.mean(axis=0)) if m > 1 else V
-        self.n_items_ = m
-        if m < 3:
-            self.n_clusters_ = 1 if m else 0
-            self.k_scores_ = {}
-            self.k_choice_ = "fewer than 3 distinct answers: one cluster"
-            item_labels = np.zeros(m, dtype=int)
-            self.cluster_centers_ = _normalise(Z.mean(axis=0, keepdims=True)) if m else np.zeros((0, Z.shape[1]))
-            S = Z
+        item_languages = _item_values(languages, item_of_row, m) if languages is not None else ["" for _ in range(m)]
+        if self.centre_languages and m > 1:
+            Z = centre_by_language(V, item_languages)
         else:
-            S = smooth_by_neighbours(Z, self.n_neighbours) if self.n_neighbours else Z
-            candidates = self._candidates(m)
-            self.k_scores_, best = {}, None
-            for k in candidates:
-                model = self._kmeans(S, k)
-                score = self._silhouette(S, model.labels_) if len(candidates) > 1 else float("nan")
-                self.k_scores_[int(k)] = round(score, 4)
-                if best is None or score > best[0] + 1e-9:
-                    best = (score, model)
-            model = best[1]
-            item_labels = canonical_labels(model.labels_, item_keys)
-            self.n_clusters_ = int(len(set(item_labels)))
-            if self.n_clusters:
-                self.k_choice_ = f"K={self.n_clusters_} given"
-            else:
-                self.k_choice_ = (f"K={self.n_clusters_} chosen by the highest silhouette (cosine, on language-centred, "
-                                  f"neighbour-smoothed vectors) for K in {candidates[0]}..{candidates[-1]}")
-            self.cluster_centers_ = np.vstack([_normalise(S[item_labels == c].mean(axis=0, keepdims=True)) for c in range(self.n_clusters_)])
-            item_labels = self._mark_outliers(S, item_labels)
+            Z = V
+        self.n_items_ = m
+        self.k_scores_ = {}
+        if m < 6:
+            self.n_clusters_ = 1 if m else 0
+            self.k_choice_ = f"{m} distinct answers: one cluster"
+            item_labels = np.zeros(m, dtype=int)
+        else:
+            item_labels = self._cluster(Z, item_keys, item_languages, texts, item_of_row)
+        self.cluster_centers_ = (np.vstack([_normalise(Z[item_labels == c].mean(axis=0, keepdims=True)) for c in range(self.n_clusters_)])
+                                 if self.n_clusters_ else np.zeros((0, dim)))
+        item_labels = self._mark_outliers(Z, item_labels)
         self.item_labels_ = item_labels
-        self.labels_ = item_labels[item_of_row]
-        self.representation_ = S[item_of_row]
+        self.labels_ = item_labels[item_of_row] if n else np.zeros(0, dtype=int)
+        self.representation_ = Z[item_of_row] if n else np.zeros((0, dim))
         self.unassigned_share_ = float((self.labels_ == UNASSIGNED).mean()) if n else 0.0
         return self
 
-    def _mark_outliers(self, S: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    def _cluster(self, Z, item_keys, item_languages, texts, item_of_row) -> np.ndarray:
+        from sklearn.cluster import KMeans
+        from sklearn.manifold import spectral_embedding
+
+        m = len(Z)
+        lexical, weight = None, 0.0
+        if self.lexical and texts is not None:
+            # Text of each item: its first row in input order would depend on row order, so
+            # use the canonical key (the case-folded text itself).
+            lexical = _lexical_matrix(item_keys)
+            shares = pd.Series(item_languages).value_counts(normalize=True)
+            weight = 0.5 * float((shares ** 2).sum())
+        graph, closest = neighbour_graph(Z, self.n_neighbours, lexical, weight)
+        candidates = self._candidates(m)
+        n_components = int(min(max(candidates) + 1, m - 1))
+        embedding = spectral_embedding(graph, n_components=n_components, random_state=self.seed, drop_first=True)
+        best = None
+        for k in candidates:
+            labels = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit_predict(embedding[:, :max(1, min(k, n_components))])
+            score = modularity(graph, labels)
+            self.k_scores_[int(k)] = round(score, 4)
+            if best is None or score > best[0] + 1e-9:
+                best = (score, labels)
+        labels = best[1]
+        if self.vote and closest.shape[1]:
+            labels = neighbour_vote(labels, closest, self.vote)
+        labels = canonical_labels(labels, item_keys)
+        self.n_clusters_ = int(labels.max()) + 1
+        if self.n_clusters:
+            self.k_choice_ = f"K={self.n_clusters_} given"
+        else:
+            self.k_choice_ = (f"K={len(set(best[1]))} chosen by the highest modularity of the neighbour graph among K in "
+                              f"{candidates}" + (f"; {self.n_clusters_} after neighbour agreement" if self.n_clusters_ != len(set(best[1])) else ""))
+        return labels
+
+    def _mark_outliers(self, Z: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Unassign items far from their centre (robust z < -outlier_z), within the cap."""
         if self.max_unassigned <= 0 or len(labels) < 10:
             return labels
-        sims = np.einsum("ij,ij->i", S, self.cluster_centers_[labels])
+        sims = np.einsum("ij,ij->i", Z, self.cluster_centers_[labels])
         median = np.median(sims)
         mad = np.median(np.abs(sims - median)) * 1.4826 or 1e-9
         z = (sims - median) / mad
