@@ -118,6 +118,13 @@ class LearnedAssigner:
     # ---------------------------------------------------------------------- fit
     def fit(self, X: np.ndarray, y: Sequence[str], texts: Sequence[str] | None = None,
             unlabeled_X: np.ndarray | None = None, unlabeled_texts: Sequence[str] | None = None) -> "LearnedAssigner":
+        from threadpoolctl import threadpool_limits
+
+        # Many small solver calls: one BLAS thread is as fast and never oversubscribes cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(X, y, texts, unlabeled_X, unlabeled_texts)
+
+    def _fit(self, X, y, texts, unlabeled_X, unlabeled_texts) -> "LearnedAssigner":
         from sklearn.metrics import f1_score
 
         y = np.asarray([str(v) for v in y], dtype=object)
@@ -149,8 +156,8 @@ class LearnedAssigner:
         oof = oof_by_C[self.C_]
         # One temperature on the out-of-fold log-probabilities calibrates the confidences.
         logits = np.log(np.clip(oof, 1e-9, 1.0))
-        losses = [_log_loss(softmax(logits, t), y_index) for t in np.geomspace(0.3, 3.0, 41)]
-        self.temperature_ = float(np.geomspace(0.3, 3.0, 41)[int(np.argmin(losses))])
+        losses = [_log_loss(softmax(logits, t), y_index) for t in np.geomspace(0.05, 3.0, 61)]
+        self.temperature_ = float(np.geomspace(0.05, 3.0, 61)[int(np.argmin(losses))])
         self.model_ = self._model(self.C_).fit(F, y_index)
 
         if self.self_training and unlabeled_X is not None and len(unlabeled_X):
