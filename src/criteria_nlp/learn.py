@@ -198,3 +198,62 @@ class LearnedAssigner:
         labels = self.classes_[best].astype(object)
         labels[proba[np.arange(len(best)), best] < self.min_confidence] = ""
         return labels
+
+
+# ------------------------------------------------------------------ file-level helpers
+def read_training(path, *, label_col: str = "code", text_col: str = "text", id_col: str | None = None,
+                  lang_col: str | None = None, languages=None) -> "pd.DataFrame":
+    """Coded answers to learn from: DataFrame(id, text, code, language).
+
+    Rows without a code, and non-answers, are dropped. The label column may be any column of
+    the file (a column named like an output column is read as `input_<name>`)."""
+    import pandas as pd
+
+    from .corpus import read_answers
+    from .errors import InputError
+    from .pipeline import prepare_answers
+
+    corpus = read_answers(path, text_col=text_col, id_col=id_col, lang_col=lang_col)
+    frame = corpus.answers
+    column = label_col if label_col in frame.columns else f"input_{label_col}"
+    if column not in frame.columns:
+        raise InputError(f"{corpus.source.name}: no column '{label_col}' with the manual codes; "
+                         f"pass --label-col (columns: {', '.join(map(str, corpus.extra_columns))})")
+    answers = prepare_answers(corpus, languages) if languages is not None else prepare_answers(corpus)
+    codes = answers[column].astype(str).str.strip()
+    keep = (codes != "") & (answers["status"] == "answer")
+    out = pd.DataFrame({"id": answers["id"], "text": answers["text"], "code": codes, "language": answers["language"]})[keep]
+    if out["code"].nunique() < 2:
+        raise InputError(f"{corpus.source.name}: column '{label_col}' needs at least two different codes to learn from "
+                         f"(found {out['code'].nunique()} among {len(out)} coded answers)")
+    return out.reset_index(drop=True)
+
+
+def pick_shots(training: "pd.DataFrame", shots: int, seed: int = 0) -> "pd.DataFrame":
+    """`shots` coded answers per code, chosen reproducibly (row order does not matter)."""
+    import pandas as pd
+
+    picked = []
+    for code in sorted(set(training["code"])):
+        rows = training[training["code"] == code].sort_values(["text", "id"])
+        picked.append(rows.sample(n=min(shots, len(rows)), random_state=seed) if len(rows) > shots else rows)
+    return pd.concat(picked).reset_index(drop=True)
+
+
+def learned_assign(vectors: np.ndarray, training: "pd.DataFrame", training_vectors: np.ndarray, *, codebook=None,
+                   texts: Sequence[str] | None = None, languages: Sequence[str] | None = None,
+                   min_confidence: float = 0.0, top_k: int = 1, seed: int = 0):
+    """Fit a LearnedAssigner on the coded answers (the answers to code are its unlabeled data)
+    and assign every answer: (table code/code_label/confidence[, code_2...], assigner)."""
+    from .assign import assignment_table
+
+    lexical = texts is not None
+    assigner = LearnedAssigner(lexical=lexical, min_confidence=min_confidence, seed=seed).fit(
+        training_vectors, training["code"].tolist(), texts=training["text"].tolist() if lexical else None,
+        unlabeled_X=vectors, unlabeled_texts=list(texts) if lexical else None)
+    proba = assigner.predict_proba(vectors, list(texts) if lexical else None)
+    table = assignment_table(proba, assigner.classes_, codebook, min_confidence, languages, top_k)
+    for column in [c for c in table.columns if c.startswith("code_label")]:
+        code_column = column.replace("code_label", "code")
+        table[column] = [label or code for label, code in zip(table[column], table[code_column])]
+    return table, assigner
