@@ -25,7 +25,7 @@ import numpy as np
 
 from .assign import _TEMPERATURES, softmax
 
-DEFAULT_C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
+DEFAULT_C_GRID = (1.0, 3.0, 10.0, 30.0)
 
 
 def _log_loss(proba: np.ndarray, target: np.ndarray) -> float:
@@ -36,7 +36,7 @@ class LexicalFeatures:
     """TF-IDF of words (1-2) and character n-grams (2-5, within word bounds), sublinear,
     L2-normalised, fitted on the training texts (plus unlabeled texts when given)."""
 
-    def __init__(self, max_features: int = 50000):
+    def __init__(self, max_features: int = 20000):
         self.max_features = max_features
 
     def fit(self, texts: Sequence[str]) -> "LexicalFeatures":
@@ -72,7 +72,7 @@ class LearnedAssigner:
     """
 
     def __init__(self, C: float | None = None, C_grid: Sequence[float] = DEFAULT_C_GRID, class_weight: str | None = "balanced",
-                 lexical: bool = True, lexical_weight: float = 1.0, self_training: bool = True, self_training_share: float = 0.5,
+                 lexical: bool = True, lexical_weight: float = 0.5, self_training: bool = True, self_training_share: float = 0.5,
                  min_confidence: float = 0.0, cv_folds: int = 5, seed: int = 0):
         self.C = C
         self.C_grid = C_grid
@@ -102,29 +102,50 @@ class LearnedAssigner:
         return LogisticRegression(C=C, class_weight=self.class_weight, max_iter=2000, random_state=self.seed)
 
     def _folds(self, y_index: np.ndarray) -> int:
-        smallest = np.bincount(y_index).min()
+        counts = np.bincount(y_index)
+        smallest = counts[counts > 1].min() if (counts > 1).any() else 2
         return int(max(2, min(self.cv_folds, smallest)))
 
     def _out_of_fold(self, F, y_index: np.ndarray, C: float) -> np.ndarray:
         from sklearn.model_selection import StratifiedKFold
 
         proba = np.zeros((len(y_index), len(self.classes_)))
+        import warnings
+
         folds = StratifiedKFold(n_splits=self._folds(y_index), shuffle=True, random_state=self.seed)
-        for train, test in folds.split(np.zeros(len(y_index)), y_index):
+        with warnings.catch_warnings():  # codes with a single example cannot be in every fold; fine
+            warnings.filterwarnings("ignore", message="The least populated class")
+            splits = list(folds.split(np.zeros(len(y_index)), y_index))
+        for train, test in splits:
             model = self._model(C).fit(F[train], y_index[train])
             proba[np.ix_(test, model.classes_)] = model.predict_proba(F[test])
         return proba
 
     # ---------------------------------------------------------------------- fit
     def fit(self, X: np.ndarray, y: Sequence[str], texts: Sequence[str] | None = None,
-            unlabeled_X: np.ndarray | None = None, unlabeled_texts: Sequence[str] | None = None) -> "LearnedAssigner":
+            unlabeled_X: np.ndarray | None = None, unlabeled_texts: Sequence[str] | None = None,
+            prior=None, unlabeled_prior=None) -> "LearnedAssigner":
+        """`prior` / `unlabeled_prior`: optional DataFrames of codebook (zero-shot)
+        probabilities for the training / unlabeled answers, one column per code. Their
+        weight is chosen on out-of-fold predictions (0 when they do not help)."""
         from threadpoolctl import threadpool_limits
 
         # Many small solver calls: one BLAS thread is as fast and never oversubscribes cores.
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit(X, y, texts, unlabeled_X, unlabeled_texts)
+            return self._fit(X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior)
 
-    def _fit(self, X, y, texts, unlabeled_X, unlabeled_texts) -> "LearnedAssigner":
+    def _prior_logits(self, prior) -> np.ndarray | None:
+        """Log of the prior probabilities aligned to classes_ (codes it lacks get a floor)."""
+        if prior is None:
+            return None
+        aligned = np.full((len(prior), len(self.classes_)), 1e-6)
+        for k, code in enumerate(self.classes_):
+            if code in prior.columns:
+                aligned[:, k] = np.clip(np.asarray(prior[code], dtype=float), 1e-6, 1.0)
+        aligned /= aligned.sum(axis=1, keepdims=True)
+        return np.log(aligned)
+
+    def _fit(self, X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior) -> "LearnedAssigner":
         from sklearn.metrics import f1_score
 
         y = np.asarray([str(v) for v in y], dtype=object)
@@ -137,6 +158,7 @@ class LearnedAssigner:
         order = sorted(range(len(y)), key=lambda i: keys[i])
         X, y = X[order], y[order]
         texts = [texts[i] for i in order] if texts is not None else None
+        prior = prior.iloc[order].reset_index(drop=True) if prior is not None else None
         self.classes_ = np.array(sorted(set(y)), dtype=object)
         if len(self.classes_) < 2:
             raise ValueError("learning needs at least two different codes among the coded answers")
@@ -154,15 +176,24 @@ class LearnedAssigner:
             self.cv_scores_[C] = round(float(f1_score(y_index, oof.argmax(axis=1), average="macro")), 4)
         self.C_ = max(grid, key=lambda c: (self.cv_scores_[c], -c))
         oof = oof_by_C[self.C_]
-        # One temperature on the out-of-fold log-probabilities calibrates the confidences.
         logits = np.log(np.clip(oof, 1e-9, 1.0))
-        losses = [_log_loss(softmax(logits, t), y_index) for t in np.geomspace(0.05, 3.0, 61)]
-        self.temperature_ = float(np.geomspace(0.05, 3.0, 61)[int(np.argmin(losses))])
+        # The codebook's own opinion (zero-shot), weighted by what it adds on held-out answers.
+        self.prior_weight_ = 0.0
+        prior_logits = self._prior_logits(prior)
+        if prior_logits is not None:
+            weights = (0.0, 0.25, 0.5, 1.0, 2.0)
+            scores = {w: f1_score(y_index, (logits + w * prior_logits).argmax(axis=1), average="macro") for w in weights}
+            self.prior_weight_ = max(weights, key=lambda w: (round(scores[w], 4), -w))
+            logits = logits + self.prior_weight_ * prior_logits
+        # One temperature on the out-of-fold log-probabilities calibrates the confidences.
+        temperatures = np.geomspace(0.05, 3.0, 61)
+        losses = [_log_loss(softmax(logits, t), y_index) for t in temperatures]
+        self.temperature_ = float(temperatures[int(np.argmin(losses))])
         self.model_ = self._model(self.C_).fit(F, y_index)
 
         if self.self_training and unlabeled_X is not None and len(unlabeled_X):
             U = self._features(np.asarray(unlabeled_X, dtype=np.float64), unlabeled_texts)
-            proba = self._calibrated(self.model_.predict_proba(U))
+            proba = self._calibrated(self.model_.predict_proba(U), unlabeled_prior)
             confidence, guess = proba.max(axis=1), proba.argmax(axis=1)
             # Per code, keep its most confident unlabeled answers (a share of what it got),
             # so frequent codes do not swamp rare ones.
@@ -182,18 +213,25 @@ class LearnedAssigner:
         return self
 
     # ------------------------------------------------------------------ predict
-    def _calibrated(self, proba: np.ndarray) -> np.ndarray:
+    def _calibrated(self, proba: np.ndarray, prior=None) -> np.ndarray:
         full = np.zeros((len(proba), len(self.classes_)))
         full[:, self.model_.classes_] = proba
-        return softmax(np.log(np.clip(full, 1e-9, 1.0)), self.temperature_)
+        logits = np.log(np.clip(full, 1e-9, 1.0))
+        if prior is not None and self.prior_weight_:
+            logits = logits + self.prior_weight_ * self._prior_logits(prior)
+        return softmax(logits, self.temperature_)
 
-    def predict_proba(self, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None) -> np.ndarray:
+        """Calibrated probabilities; pass the same kind of `prior` as in fit when one was used."""
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)))
-        return self._calibrated(self.model_.predict_proba(self._features(X, texts)))
+        from threadpoolctl import threadpool_limits
 
-    def predict(self, X: np.ndarray, texts: Sequence[str] | None = None) -> np.ndarray:
-        proba = self.predict_proba(X, texts)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._calibrated(self.model_.predict_proba(self._features(X, texts)), prior)
+
+    def predict(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None) -> np.ndarray:
+        proba = self.predict_proba(X, texts, prior)
         best = proba.argmax(axis=1)
         labels = self.classes_[best].astype(object)
         labels[proba[np.arange(len(best)), best] < self.min_confidence] = ""
@@ -241,17 +279,30 @@ def pick_shots(training: "pd.DataFrame", shots: int, seed: int = 0) -> "pd.DataF
 
 
 def learned_assign(vectors: np.ndarray, training: "pd.DataFrame", training_vectors: np.ndarray, *, codebook=None,
-                   texts: Sequence[str] | None = None, languages: Sequence[str] | None = None,
+                   embedder=None, texts: Sequence[str] | None = None, languages: Sequence[str] | None = None,
                    min_confidence: float = 0.0, top_k: int = 1, seed: int = 0):
     """Fit a LearnedAssigner on the coded answers (the answers to code are its unlabeled data)
-    and assign every answer: (table code/code_label/confidence[, code_2...], assigner)."""
+    and assign every answer: (table code/code_label/confidence[, code_2...], assigner).
+
+    With a codebook (and the embedder) whose codes are the training codes, the codebook's
+    zero-shot probabilities join as a prior, weighted by cross-validation."""
     from .assign import assignment_table
 
+    import pandas as pd
+
     lexical = texts is not None
+    prior = unlabeled_prior = None
+    if codebook is not None and embedder is not None and set(training["code"]) & {c.code for c in codebook.codable()}:
+        from .assign import zero_shot_assign
+
+        # Zero-shot probabilities from the codebook, fitted on the answers to code (transductive).
+        _, zero_shot = zero_shot_assign(vectors, codebook, embedder, min_confidence=0.0, languages=languages, texts=texts)
+        unlabeled_prior = pd.DataFrame(zero_shot.predict_proba(vectors, languages), columns=zero_shot.classes_)
+        prior = pd.DataFrame(zero_shot.predict_proba(training_vectors, training["language"].tolist()), columns=zero_shot.classes_)
     assigner = LearnedAssigner(lexical=lexical, min_confidence=min_confidence, seed=seed).fit(
         training_vectors, training["code"].tolist(), texts=training["text"].tolist() if lexical else None,
-        unlabeled_X=vectors, unlabeled_texts=list(texts) if lexical else None)
-    proba = assigner.predict_proba(vectors, list(texts) if lexical else None)
+        unlabeled_X=vectors, unlabeled_texts=list(texts) if lexical else None, prior=prior, unlabeled_prior=unlabeled_prior)
+    proba = assigner.predict_proba(vectors, list(texts) if lexical else None, unlabeled_prior)
     table = assignment_table(proba, assigner.classes_, codebook, min_confidence, languages, top_k)
     for column in [c for c in table.columns if c.startswith("code_label")]:
         code_column = column.replace("code_label", "code")

@@ -166,9 +166,12 @@ def assign_answers(config: RunConfig, answers: pd.DataFrame, coded: pd.Series, v
         shots = pick_shots(training, config.shots, config.seed)
         table, _ = zero_shot_assign(vectors, codebook, embedder, texts=texts, shots=shots, **common)
         return table, {"method": f"zero-shot + {config.shots} shots per code", "training_answers": len(shots)}
-    training_vectors = embed_answers(training["text"].tolist(), embedder, False)
-    table, assigner = learned_assign(vectors, training, training_vectors, codebook=codebook, texts=texts, seed=config.seed, **common)
-    return table, {"method": "learned", "training_answers": len(training), "C": assigner.C_, "temperature": assigner.temperature_}
+    # The embedder is already fitted on the corpus (tfidf): embed, never refit.
+    training_vectors = embedder.embed(training["text"].tolist())
+    table, assigner = learned_assign(vectors, training, training_vectors, codebook=codebook, embedder=embedder, texts=texts,
+                                     seed=config.seed, **common)
+    return table, {"method": "learned", "training_answers": len(training), "C": assigner.C_,
+                   "temperature": assigner.temperature_, "codebook_prior_weight": assigner.prior_weight_}
 
 
 class DiscoveryInfo:
