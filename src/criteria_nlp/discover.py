@@ -105,10 +105,13 @@ def _standardiser(sims_sample: np.ndarray) -> tuple[float, float]:
     return float(values.mean()), float(values.std() or 1.0)
 
 
-def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weight: float = 0.0, block: int = 1024):
-    """Symmetric kNN graph (scipy CSR, 0/1 weights) on standardised e5 cosine plus
-    `lexical_weight` times the standardised TF-IDF cosine; and the 5 nearest e5 neighbours.
+def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weight: float = 0.0,
+                    languages: Sequence[str] | None = None, block: int = 1024):
+    """Symmetric kNN graph (scipy CSR, 0/1 weights) and the 5 nearest e5 neighbours of each row.
 
+    Similarity = standardised e5 cosine + `lexical_weight` x standardised TF-IDF cosine, the
+    latter only between answers in the same language and centred on the typical same-language
+    pair: shared function words must not make answers of one language neighbours.
     Computed in row blocks (memory O(block * n)); ties are broken by position, so the result
     depends only on the canonical row order."""
     from scipy import sparse
@@ -116,11 +119,14 @@ def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weig
     n = len(Z)
     k = int(min(n_neighbours, n - 1))
     sample = np.arange(min(n, 1000))
-    e_mean, e_std = _standardiser((Z[sample] @ Z[sample].T)[~np.eye(len(sample), dtype=bool)])
+    off_diagonal = ~np.eye(len(sample), dtype=bool)
+    e_mean, e_std = _standardiser((Z[sample] @ Z[sample].T)[off_diagonal])
+    languages = np.asarray([str(x) for x in languages]) if languages is not None else np.full(n, "")
     use_lexical = lexical is not None and lexical_weight > 0
     if use_lexical:
-        lex = (lexical[sample] @ lexical[sample].T).toarray()
-        l_mean, l_std = _standardiser(lex[~np.eye(len(sample), dtype=bool)])
+        same = (languages[sample][:, None] == languages[sample][None, :]) & off_diagonal
+        l_mean, l_std = _standardiser((lexical[sample] @ lexical[sample].T).toarray()[same])
+        use_lexical = l_std > 1e-6  # no variation in word overlap: nothing to learn from it
     rows, cols, closest = [], [], np.zeros((n, min(5, n - 1)), dtype=int)
     for start in range(0, n, block):
         stop = min(n, start + block)
@@ -130,14 +136,36 @@ def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weig
         closest[start:stop] = np.argsort(-e5, axis=1, kind="stable")[:, : closest.shape[1]]
         sims = (e5 - e_mean) / e_std
         if use_lexical:
-            sims = sims + lexical_weight * ((lexical[start:stop] @ lexical.T).toarray() - l_mean) / l_std
+            same_language = languages[start:stop][:, None] == languages[None, :]
+            lex = ((lexical[start:stop] @ lexical.T).toarray() - l_mean) / l_std
+            sims = sims + lexical_weight * np.where(same_language, lex, 0.0)
             sims[local, start + local] = -np.inf
         nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         rows.append(np.repeat(np.arange(start, stop), k))
         cols.append(nearest.ravel())
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     graph = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    return graph.maximum(graph.T).tocsr(), closest
+    return connect_components(graph.maximum(graph.T).tocsr(), Z), closest
+
+
+def connect_components(graph, Z: np.ndarray):
+    """Join the graph's connected components, each to its most similar answer outside it, until
+    one component remains: spectral embedding is unreliable on a disconnected graph, and a
+    single bridge edge barely changes which partition is best."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    graph = graph.tolil()
+    while True:
+        count, component = connected_components(graph, directed=False)
+        if count <= 1:
+            return graph.tocsr()
+        for c in range(count):
+            inside = np.flatnonzero(component == c)
+            outside = np.flatnonzero(component != c)
+            sims = Z[inside] @ Z[outside].T
+            i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
+            graph[inside[i], outside[j]] = graph[outside[j], inside[i]] = 1.0
 
 
 def modularity(graph, labels: np.ndarray) -> float:
@@ -255,7 +283,10 @@ class Discoverer:
             lexical = _lexical_matrix(item_keys)
             shares = pd.Series(item_languages).value_counts(normalize=True)
             weight = 0.5 * float((shares ** 2).sum())
-        graph, closest = neighbour_graph(Z, self.n_neighbours, lexical, weight)
+        # About 20 neighbours on large corpora, fewer on small groups (a graph where everyone
+        # neighbours everyone has no structure left).
+        degree = int(min(self.n_neighbours, max(4, m // 8)))
+        graph, closest = neighbour_graph(Z, degree, lexical, weight, item_languages)
         candidates = self._candidates(m)
         n_components = int(min(max(candidates) + 1, m - 1))
         embedding = spectral_embedding(graph, n_components=n_components, random_state=self.seed, drop_first=True)
