@@ -60,7 +60,7 @@ def test_words_and_self_training_use_texts():
     words = ["traffic light red", "street lamp dark"]
     texts = [f"{words[i % 2]} number{i}" for i in range(80)]
     y = np.array([("lights", "lamps")[i % 2] for i in range(80)], dtype=object)
-    model = LearnedAssigner(lexical=True, lexical_weight=2.0).fit(X[:40], y[:40], texts=texts[:40],
+    model = LearnedAssigner(lexical=True, lexical_weight=2.0, self_training=True).fit(X[:40], y[:40], texts=texts[:40],
                                                                   unlabeled_X=X[40:], unlabeled_texts=texts[40:])
     assert (model.predict(X[40:], texts[40:]) == y[40:]).mean() > 0.9
     assert model.n_self_trained_ > 0
