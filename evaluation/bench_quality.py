@@ -235,8 +235,10 @@ def run_learned(name, frame, vectors, embedder, train, seed) -> tuple[list[dict]
     from criteria_nlp.evaluate import coverage_curve
 
     curve = coverage_curve(gold[test], pred, confidence, thresholds=[0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
-    for kwargs, label in ((dict(lexical=False, self_training=False), "balanced LR only"),
-                          (dict(self_training=False), "+ words, no self-training")):
+    for kwargs, label in ((dict(lexical=False, n_neighbours=0), "class-balanced LR on e5 only"),
+                          (dict(n_neighbours=0), "+ words, no neighbour vote, no codebook prior"),
+                          (dict(), "+ words + neighbour vote, no codebook prior"),
+                          (dict(self_training=True), "+ self-training, no codebook prior")):
         start = time.perf_counter()
         ablation = LearnedAssigner(seed=seed, **kwargs).fit(vectors[train], gold[train], texts=list(texts[train]),
                                                             unlabeled_X=vectors[test], unlabeled_texts=list(texts[test]))
