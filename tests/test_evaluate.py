@@ -118,3 +118,12 @@ def test_evaluate_command_unknown_column_exits_2(tmp_path, capsys):
     assert main(["evaluate", str(path), "--gold-col", "manual", "--pred-col", "pred"]) == 2
     err = capsys.readouterr().err
     assert "manual" in err and "Traceback" not in err
+
+
+def test_evaluate_command_reports_cross_lingual_consistency(tmp_path, capsys):
+    path = tmp_path / "clusters.csv"
+    pd.DataFrame({"gold": ["a", "a", "b", "b"], "cluster": [0, 0, 1, 2], "language": ["fr", "nl", "fr", "nl"],
+                  "pair": ["s1", "s1", "s2", "s2"]}).to_csv(path, index=False)
+    assert main(["evaluate", str(path), "--gold-col", "gold", "--pred-col", "cluster", "--lang-col", "language",
+                 "--pair-col", "pair"]) == 0
+    assert "Cross-lingual consistency (translation pairs in the same cluster): 0.500" in capsys.readouterr().out

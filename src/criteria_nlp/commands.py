@@ -90,7 +90,7 @@ def cluster_file(
     return f"{model.k_choice_}; {model.unassigned_share_:.1%} of the answers unassigned (cap {max_unassigned:.0%})"
 
 
-def evaluate_file(input, *, gold_col, pred_col, lang_col=None, confidence_col=None, kind="auto", output=None) -> dict:
+def evaluate_file(input, *, gold_col, pred_col, lang_col=None, confidence_col=None, pair_col=None, kind="auto", output=None) -> dict:
     """Score a table's predictions against its manual codes; optionally write the report (.md)
     or the metrics (.json)."""
     from .corpus import read_table
@@ -103,7 +103,7 @@ def evaluate_file(input, *, gold_col, pred_col, lang_col=None, confidence_col=No
     if len(frame) == 0:
         raise InputError(f"{Path(input).name}: the table has no rows to evaluate")
     try:
-        result = evaluate_table(frame, gold_col, pred_col, lang_col=lang_col, confidence_col=confidence_col, kind=kind)
+        result = evaluate_table(frame, gold_col, pred_col, lang_col=lang_col, confidence_col=confidence_col, pair_col=pair_col, kind=kind)
     except ValueError as exc:
         raise InputError(f"{Path(input).name}: {exc}") from None
     result["report"] = format_report(result)

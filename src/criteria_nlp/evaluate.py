@@ -225,14 +225,16 @@ def consistency_by_language(pred: Sequence, pair: Sequence, languages: Sequence)
 
 # ------------------------------------------------------------------------ file level
 def evaluate_table(table: pd.DataFrame, gold_col: str, pred_col: str, *, lang_col: str | None = None,
-                   confidence_col: str | None = None, kind: str = "auto") -> dict:
+                   confidence_col: str | None = None, pair_col: str | None = None, kind: str = "auto") -> dict:
     """Score one table's prediction column against its gold column.
 
     kind: "codes", "clusters" or "auto" (clusters when every prediction is an integer).
+    pair_col (clusters, with lang_col): rows sharing it are translations of one answer; adds
+    the cross-lingual consistency.
     """
     from .errors import InputError
 
-    for column in (gold_col, pred_col, lang_col, confidence_col):
+    for column in (gold_col, pred_col, lang_col, confidence_col, pair_col):
         if column and column not in table.columns:
             raise InputError(f"column '{column}' is not in the table; columns are: {', '.join(map(str, table.columns))}")
     pred = table[pred_col].astype(str).str.strip()
@@ -240,7 +242,13 @@ def evaluate_table(table: pd.DataFrame, gold_col: str, pred_col: str, *, lang_co
         kind = "clusters" if len(pred) and pred.str.fullmatch(r"-?\d+").all() else "codes"
     gold = table[gold_col]
     if kind == "clusters":
-        return {"kind": "clusters", **cluster_metrics(gold, pred.astype(int))}
+        result = {"kind": "clusters", **cluster_metrics(gold, pred.astype(int))}
+        if pair_col:
+            if not lang_col:
+                raise InputError("--pair-col needs --lang-col: consistency compares translations in different languages")
+            result["cross_lingual_consistency"] = cross_lingual_consistency(pred.astype(int), table[pair_col], table[lang_col])
+            result["consistency_by_language"] = consistency_by_language(pred.astype(int), table[pair_col], table[lang_col])
+        return result
     languages = table[lang_col] if lang_col else None
     result = {"kind": "codes", **code_metrics(gold, pred, languages)}
     if confidence_col:
@@ -271,6 +279,9 @@ def format_report(result: dict) -> str:
         lines += ["", "| metric | unassigned as a cluster | unassigned excluded |", "|---|---|---|"]
         for key in ("nmi", "ami", "ari", "v_measure", "homogeneity", "completeness", "purity"):
             lines.append(f"| {key} | {result[key]:.3f} | {result['excluded'][key]:.3f} |")
+        if "cross_lingual_consistency" in result:
+            lines += ["", f"Cross-lingual consistency (translation pairs in the same cluster): {result['cross_lingual_consistency']:.3f}",
+                      "", markdown_table(result["consistency_by_language"])]
         return "\n".join(lines) + "\n"
     lines.append(f"{result['n']} answers with a gold code; coverage {result['coverage']:.1%}")
     lines += ["", "| metric | value |", "|---|---|"]
