@@ -14,11 +14,6 @@ from criteria_nlp.cli import main
 from criteria_nlp.outputs import read_output_csv
 
 DEMO = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "answers.csv"
-CLUSTERING_NOT_ORDER_FREE = pytest.mark.xfail(
-    strict=False,
-    reason="KMeansDiscoverer fits k-means (k-means++ seeding, silhouette sample) on rows in input "
-    "order, so a shuffle changes the partition; issue 3 rewrites discover.py",
-)
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +56,9 @@ def _partition(table: pd.DataFrame) -> set[frozenset[str]]:
     return {frozenset(group.index) for _, group in table.groupby("cluster")}
 
 
-@CLUSTERING_NOT_ORDER_FREE
 def test_shuffled_rows_keep_every_clusters_membership(runs):
     assert _partition(_by_id(runs["first"])) == _partition(_by_id(runs["shuffled"]))
 
 
-@CLUSTERING_NOT_ORDER_FREE
 def test_shuffled_rows_keep_canonical_cluster_ids(runs):
     assert _by_id(runs["first"])["cluster"].equals(_by_id(runs["shuffled"])["cluster"])

@@ -56,6 +56,15 @@ _EXPORTS = {
     # robustness / privacy (issue 7)
     "read_output_csv": "outputs",
     "redact_answers": "privacy",
+    # learned assignment, discovery, evaluation (issue 3)
+    "ZeroShotAssigner": "assign",
+    "Discoverer": "discover",
+    "discover_within_codes": "discover",
+    "cluster_metrics": "evaluate",
+    "coverage_curve": "evaluate",
+    "cross_lingual_consistency": "evaluate",
+    "LearnedAssigner": "learn",
+    "learned_assign": "learn",
 }
 
 __all__ = ["__version__", *_EXPORTS]

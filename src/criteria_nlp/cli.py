@@ -42,6 +42,11 @@ GoldColOpt = typer.Option(None, "--gold-col", help="Column of manual codes: the 
 CorrectionOpt = typer.Option("fdr_bh", "--correction", help="Multiple-testing correction for distinctive criteria: fdr_bh (Benjamini-Hochberg, default) or holm.")
 RedactOpt = typer.Option(False, "--redact", help="Mask e-mail addresses, phone numbers, URLs (and names in French answers) in every output.")
 BatchOpt = typer.Option(None, "--batch-size", min=1, help="Texts per embedding batch (default: the backend's; smaller uses less memory).")
+TrainOpt = typer.Option(None, "--train", help="Answers already coded by analysts (same formats as INPUT): learn the assignment from them.")
+LabelColOpt = typer.Option("code", "--label-col", help="Column of --train holding the manual codes.")
+ShotsOpt = typer.Option(0, "--shots", min=0, help="With --train: use only this many coded answers per code, as examples for zero-shot assignment.")
+TopKOpt = typer.Option(1, "--top-k", min=1, max=5, help="Also give the 2nd..k-th code (code_2, confidence_2...) for answers carrying several criteria.")
+MaxUnassignedOpt = typer.Option(0.10, "--max-unassigned", min=0.0, max=1.0, help="Largest share of answers discovery may leave unassigned as outliers (0 = assign all).")
 
 
 def _version_callback(value: bool):
@@ -74,7 +79,12 @@ def run(
     codebook: str = CodebookOpt,
     embedder: str = EmbedderOpt,
     min_confidence: float = typer.Option(0.25, "--min-confidence", min=0.0, max=1.0, help="Abstain (empty code) below this calibrated confidence."),
-    n_clusters: Optional[int] = typer.Option(None, "--n-clusters", min=1, help="Number of criteria groups (default: chosen automatically)."),
+    n_clusters: Optional[int] = typer.Option(None, "--n-clusters", min=1, help="Number of criteria groups among uncoded answers (default: chosen automatically)."),
+    train: Optional[Path] = TrainOpt,
+    label_col: str = LabelColOpt,
+    shots: int = ShotsOpt,
+    top_k: int = TopKOpt,
+    max_unassigned: float = MaxUnassignedOpt,
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
@@ -91,7 +101,8 @@ def run(
         city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
         embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
         cache_dir=cache_dir, show_progress=not quiet, gold_col=gold_col, correction=correction, redact=redact,
-        batch_size=batch_size,
+        batch_size=batch_size, train=train, label_col=label_col, shots=shots,
+        top_k=top_k, max_unassigned=max_unassigned,
     ))
     counts = result.manifest["counts"]
     if not quiet:
@@ -118,19 +129,28 @@ def assign(
     lang_col: Optional[str] = LangCol,
     embedder: str = EmbedderOpt,
     min_confidence: float = typer.Option(0.25, "--min-confidence", min=0.0, max=1.0, help="Abstain (empty code) below this calibrated confidence."),
+    train: Optional[Path] = TrainOpt,
+    label_col: str = LabelColOpt,
+    shots: int = ShotsOpt,
+    top_k: int = TopKOpt,
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
     redact: bool = RedactOpt,
 ):
-    """Assign each answer to a code of the codebook (zero-shot), with a confidence."""
+    """Assign each answer to a code with a calibrated confidence (zero-shot, or learned with --train).
+
+    Zero-shot uses the codebook's labels, descriptions and examples; --train learns from
+    answers the analysts already coded (their codes in --label-col)."""
     from .commands import assign_file
 
-    assign_file(
+    out = assign_file(
         input, output, codebook=codebook, text_col=text_col, id_col=id_col, lang_col=lang_col,
         embedder=embedder, min_confidence=min_confidence, seed=seed, cache_dir=cache_dir, show_progress=not quiet,
-        redact=redact,
+        redact=redact, train=train, label_col=label_col, shots=shots, top_k=top_k,
     )
+    if not quiet:
+        _echo_err(f"{int((out['code'] != '').sum())} of {len(out)} answers coded, the rest left for review -> {output}")
 
 
 @app.command()
@@ -157,6 +177,7 @@ def cluster(
     input: Path = typer.Argument(..., help="Answers table: CSV/TSV, XLSX or JSONL."),
     output: Path = typer.Option(..., "--output", "-o", help="Output CSV: id, cluster (-1 = unassigned), cluster_label."),
     n_clusters: Optional[int] = typer.Option(None, "--n-clusters", min=1, help="Number of clusters (default: chosen automatically)."),
+    max_unassigned: float = MaxUnassignedOpt,
     text_col: str = TextCol,
     id_col: Optional[str] = IdCol,
     lang_col: Optional[str] = LangCol,
@@ -172,6 +193,7 @@ def cluster(
     choice = cluster_file(
         input, output, n_clusters=n_clusters, text_col=text_col, id_col=id_col, lang_col=lang_col,
         embedder=embedder, seed=seed, cache_dir=cache_dir, show_progress=not quiet, redact=redact,
+        max_unassigned=max_unassigned,
     )
     if not quiet:
         _echo_err(f"{choice} -> {output}")
@@ -219,6 +241,32 @@ def report(
     path = report_outdir(outdir, gold_col=gold_col, with_map=not no_map, correction=correction, cache_dir=cache_dir, show_progress=not quiet)
     if not quiet:
         _echo_err(f"report -> {path}")
+
+
+@app.command()
+def evaluate(
+    input: Path = typer.Argument(..., help="Table with a manual-code column and a prediction column (CSV/TSV, XLSX, JSONL)."),
+    gold_col: str = typer.Option(..., "--gold-col", help="Column holding the manual codes (gold)."),
+    pred_col: str = typer.Option(..., "--pred-col", help="Column holding the predicted codes or cluster ids."),
+    lang_col: Optional[str] = typer.Option(None, "--lang-col", help="Column holding the language, for per-language scores."),
+    confidence_col: Optional[str] = typer.Option(None, "--confidence-col", help="Column holding the confidence, for the semi-automatic coding curve."),
+    pair_col: Optional[str] = typer.Option(None, "--pair-col", help="Clusters of parallel data: column shared by translations of one answer (needs --lang-col); adds cross-lingual consistency."),
+    kind: str = typer.Option("auto", "--kind", help="codes, clusters, or auto (clusters when every prediction is an integer)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the report (.md) or all metrics (.json)."),
+):
+    """Score predictions against manual coding (codes or clusters).
+
+    Codes: accuracy, macro-F1, Cohen's kappa, Krippendorff's alpha, confusion, per language and
+    per code. Clusters: NMI, AMI, ARI, V-measure, homogeneity, completeness, purity, share
+    unassigned (scored as a cluster and excluded)."""
+    from .commands import evaluate_file
+    from .errors import InputError
+
+    if kind not in ("auto", "codes", "clusters"):
+        raise InputError(f"--kind must be codes, clusters or auto, not '{kind}'")
+    result = evaluate_file(input, gold_col=gold_col, pred_col=pred_col, lang_col=lang_col, confidence_col=confidence_col,
+                           pair_col=pair_col, kind=kind, output=output)
+    typer.echo(result["report"], nl=False)
 
 
 @codebook_app.command("show")

@@ -37,8 +37,14 @@ def embed_file(input, output, *, text_col="text", id_col=None, embedder="e5", se
 def assign_file(
     input, output, *, codebook="spiral", text_col="text", id_col=None, lang_col=None, embedder="e5",
     min_confidence=DEFAULT_MIN_CONFIDENCE, seed=0, cache_dir=None, show_progress=True, redact=False,
+    train=None, label_col="code", shots=0, top_k=1,
 ) -> pd.DataFrame:
-    """Zero-shot assignment of each answer: id, code (empty = abstained), confidence, code_label."""
+    """Assign each answer to a code: id, code (empty = abstained), confidence, code_label
+    (+ code_2, confidence_2... with top_k > 1). Zero-shot from the codebook, or learned from
+    the coded answers in `train` (column `label_col`); with `shots`, only that many coded
+    answers per code are used, as examples for the zero-shot assigner."""
+    from .pipeline import RunConfig, assign_answers
+
     book = load_codebook(codebook)
     corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col)
     answers = prepare_answers(corpus)
@@ -47,19 +53,26 @@ def assign_file(
     coded = answers["status"] == "answer"
     backend = _embedder(embedder, cache_dir, seed)
     vectors = embed_answers(answers.loc[coded, "text"].tolist(), backend, show_progress)
-    table, _ = zero_shot_assign(vectors, book, backend, min_confidence=min_confidence, languages=answers.loc[coded, "language"].tolist())
+    config = RunConfig(input=Path(input), outdir=Path("."), text_col=text_col, min_confidence=min_confidence, seed=seed,
+                       train=Path(train) if train else None, label_col=label_col, shots=shots, top_k=top_k)
+    table, _ = assign_answers(config, answers, coded, vectors, book, backend)
     answers = attach_rows(answers, coded, table)
-    out = answers[["id", "code", "confidence", "code_label"]]
+    columns = ["id", "code", "confidence", "code_label"]
+    for rank in range(2, top_k + 1):
+        columns += [f"code_{rank}", f"confidence_{rank}", f"code_label_{rank}"]
+    out = answers[columns]
     write_csv_atomic(Path(output), out)
     return out
 
 
 def cluster_file(
     input, output, *, n_clusters=None, text_col="text", id_col=None, lang_col=None, embedder="e5",
-    seed=0, cache_dir=None, show_progress=True, redact=False,
+    seed=0, cache_dir=None, show_progress=True, redact=False, max_unassigned=0.10,
 ) -> str:
-    """Discovery without a codebook: id, cluster (-1 = unassigned), cluster_label."""
-    from .discover import KMeansDiscoverer, centre_by_language, cluster_summary
+    """Discovery without a codebook: id, cluster (-1 = unassigned or non-answer), cluster_label.
+
+    Non-answers are left out (cluster -1) before clustering; duplicates are clustered once."""
+    from .discover import Discoverer, cluster_summary
 
     corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col)
     answers = prepare_answers(corpus)
@@ -68,13 +81,44 @@ def cluster_file(
     coded = answers["status"] == "answer"
     backend = _embedder(embedder, cache_dir, seed)
     vectors = embed_answers(answers.loc[coded, "text"].tolist(), backend, show_progress)
-    languages = answers.loc[coded, "language"].tolist()
-    model = KMeansDiscoverer(n_clusters=n_clusters, seed=seed).fit(vectors, languages=languages, keys=answers.loc[coded, "id"].tolist())
-    summary = cluster_summary(answers.loc[coded].reset_index(drop=True), model.labels_, centre_by_language(vectors, languages), model.cluster_centers_)
+    rows = answers.loc[coded]
+    model = Discoverer(n_clusters=n_clusters, max_unassigned=max_unassigned, seed=seed).fit(
+        vectors, languages=rows["language"].tolist(), keys=rows["id"].tolist(), texts=rows["text"].tolist())
+    summary = cluster_summary(rows.reset_index(drop=True), model.labels_, model.representation_, model.cluster_centers_)
     answers["cluster"] = -1
     answers.loc[coded, "cluster"] = model.labels_
     names = dict(zip(summary["cluster"], summary["cluster_label"])) if len(summary) else {}
     out = pd.DataFrame({"id": answers["id"], "cluster": answers["cluster"].astype(int)})
     out["cluster_label"] = out["cluster"].map(names).fillna("")
     write_csv_atomic(Path(output), out)
-    return model.k_choice_
+    return f"{model.k_choice_}; {model.unassigned_share_:.1%} of the answers unassigned (cap {max_unassigned:.0%})"
+
+
+def evaluate_file(input, *, gold_col, pred_col, lang_col=None, confidence_col=None, pair_col=None, kind="auto", output=None) -> dict:
+    """Score a table's predictions against its manual codes; optionally write the report (.md)
+    or the metrics (.json)."""
+    from .corpus import read_table
+    from .errors import InputError
+    from .evaluate import evaluate_table, format_report
+    from .outputs import write_json_atomic, write_text_atomic
+
+    frame, _ = read_table(Path(input))
+    frame.columns = [str(c) for c in frame.columns]
+    if len(frame) == 0:
+        raise InputError(f"{Path(input).name}: the table has no rows to evaluate")
+    try:
+        result = evaluate_table(frame, gold_col, pred_col, lang_col=lang_col, confidence_col=confidence_col, pair_col=pair_col, kind=kind)
+    except ValueError as exc:
+        raise InputError(f"{Path(input).name}: {exc}") from None
+    result["report"] = format_report(result)
+    if output:
+        output = Path(output)
+        if output.suffix.lower() == ".json":
+            plain = {k: v for k, v in result.items() if not isinstance(v, pd.DataFrame) and k != "report"}
+            plain.update({k: v.to_dict(orient="records") for k, v in result.items() if isinstance(v, pd.DataFrame) and k != "confusion"})
+            if "confusion" in result:
+                plain["confusion"] = {str(g): {str(p): int(n) for p, n in row.items()} for g, row in result["confusion"].iterrows()}
+            write_json_atomic(output, plain)
+        else:
+            write_text_atomic(output, result["report"])
+    return result

@@ -19,7 +19,7 @@ from . import __version__
 from .assign import DEFAULT_MIN_CONFIDENCE, zero_shot_assign
 from .codebook import DEFAULT_CODEBOOK, load_codebook
 from .corpus import Corpus, read_answers
-from .discover import KMeansDiscoverer, cluster_summary
+from .discover import cluster_summary
 from .errors import InputError, OutputError
 from .language import DEFAULT_LANGUAGES, LanguageIdentifier, identify_languages
 from .outputs import output_transaction, pause_point, write_csv_atomic, write_json_atomic
@@ -45,6 +45,11 @@ class RunConfig:
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     n_clusters: int | None = None
+    train: Path | None = None  # manually coded answers to learn from
+    label_col: str = "code"  # the column of `train` holding the codes
+    shots: int = 0  # > 0: use only this many coded answers per code as zero-shot examples
+    top_k: int = 1  # > 1: also code_2... for answers carrying several criteria
+    max_unassigned: float = 0.10  # cap on the share of answers discovery leaves unassigned
     seed: int = 0
     cache_dir: Path | None = None
     show_progress: bool = True
@@ -156,22 +161,11 @@ def run_pipeline(config: RunConfig) -> RunResult:
             vectors = embed_answers(answers.loc[coded, "text"].tolist(), embedder, config.show_progress)
             embedding_stats = dict(getattr(embedder, "stats", {}) or {})
         with timer.stage("assign"):
-            table, _ = zero_shot_assign(
-                vectors, codebook, embedder, min_confidence=config.min_confidence,
-                languages=answers.loc[coded, "language"].tolist(),
-            )
+            table, assign_info = assign_answers(config, answers, coded, vectors, codebook, embedder)
             answers = attach_rows(answers, coded, table)
             decisions, decision_report = apply_recorded_answer_decisions(outdir, answers, codebook)
         with timer.stage("discover"):
-            discoverer = KMeansDiscoverer(n_clusters=config.n_clusters, seed=config.seed).fit(
-                vectors, languages=answers.loc[coded, "language"].tolist(), keys=answers.loc[coded, "id"].tolist()
-            )
-            answers["cluster"] = -1
-            answers.loc[coded, "cluster"] = discoverer.labels_
-            clusters = cluster_summary(
-                answers.loc[coded].reset_index(drop=True), discoverer.labels_,
-                _centred(vectors, answers.loc[coded, "language"].tolist()), discoverer.cluster_centers_,
-            )
+            discoverer, clusters = discover_groups(config, answers, coded, vectors)
             decision_report += apply_recorded_group_decisions(answers, vectors, coded, decisions, codebook)
         with timer.stage("describe"):
             clusters, indicators, codes = describe_stage(answers, vectors, coded, codebook, decisions)
@@ -190,6 +184,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
             with timer.stage("report"):
                 manifest = build_manifest(config, corpus, answers, embedder, discoverer, timer.timings, embedding_stats)
                 manifest["review"] = review
+                manifest["assignment"] = assign_info
                 if redaction is not None:
                     manifest["redaction"] = redaction
                 coords, note = map_coordinates(answers.loc[coded, "id"].tolist(), vectors, answers.loc[coded, "language"].tolist(), seed=config.seed)
@@ -266,6 +261,56 @@ def redact_answers(answers: pd.DataFrame):
     return redact(answers)
 
 
+def assign_answers(config: RunConfig, answers: pd.DataFrame, coded: pd.Series, vectors: np.ndarray, codebook, embedder):
+    """Codes for the answers: learned from `config.train` when given (or zero-shot with
+    `config.shots` of its answers per code), else zero-shot from the codebook."""
+    languages = answers.loc[coded, "language"].tolist()
+    texts = answers.loc[coded, "text"].tolist()
+    common = dict(min_confidence=config.min_confidence, languages=languages, top_k=config.top_k)
+    if config.train is None:
+        table, _ = zero_shot_assign(vectors, codebook, embedder, texts=texts, **common)
+        return table, {"method": "zero-shot"}
+    from .learn import learned_assign, pick_shots, read_training
+
+    training = read_training(config.train, label_col=config.label_col, text_col=config.text_col, languages=config.languages)
+    if config.shots:
+        shots = pick_shots(training, config.shots, config.seed)
+        table, _ = zero_shot_assign(vectors, codebook, embedder, texts=texts, shots=shots, **common)
+        return table, {"method": f"zero-shot + {config.shots} shots per code", "training_answers": len(shots)}
+    # The embedder is already fitted on the corpus (tfidf): embed, never refit.
+    training_vectors = embedder.embed(training["text"].tolist())
+    table, assigner = learned_assign(vectors, training, training_vectors, codebook=codebook, embedder=embedder, texts=texts,
+                                     seed=config.seed, **common)
+    return table, {"method": "learned", "training_answers": len(training), "C": assigner.C_,
+                   "temperature": assigner.temperature_, "codebook_prior_weight": assigner.prior_weight_}
+
+
+class DiscoveryInfo:
+    """What the manifest reports about discovery (the attributes a single Discoverer has)."""
+
+    def __init__(self, n_clusters_: int, k_choice_: str, k_scores_: dict):
+        self.n_clusters_, self.k_choice_, self.k_scores_ = n_clusters_, k_choice_, k_scores_
+
+
+def discover_groups(config: RunConfig, answers: pd.DataFrame, coded: pd.Series, vectors: np.ndarray):
+    """Criteria groups inside each code and among the uncoded answers; sets answers["cluster"]."""
+    from .discover import centre_by_language, discover_within_codes
+
+    rows = answers.loc[coded]
+    labels, groups = discover_within_codes(
+        vectors, rows["code"].tolist(), languages=rows["language"].tolist(), texts=rows["text"].tolist(),
+        keys=rows["id"].tolist(), max_unassigned=config.max_unassigned, seed=config.seed, n_clusters=config.n_clusters,
+    )
+    answers["cluster"] = -1
+    answers.loc[coded, "cluster"] = labels
+    clusters = cluster_summary(rows.reset_index(drop=True), labels, centre_by_language(vectors, rows["language"].tolist()))
+    if len(clusters):
+        clusters.insert(2, "code", clusters["cluster"].map(dict(zip(groups["cluster"], groups["code"]))).fillna(""))
+    choices = {code or "(uncoded)": choice for code, choice in groups.drop_duplicates("code")[["code", "k_choice"]].itertuples(index=False)}
+    info = DiscoveryInfo(int(len(groups)), "criteria groups found inside each code and among uncoded answers", choices)
+    return info, clusters
+
+
 def attach_rows(answers: pd.DataFrame, rows: pd.Series, table: pd.DataFrame) -> pd.DataFrame:
     """Add `table`'s columns (one row per selected answer) to all answers; text columns of the
     unselected answers (non-answers) are empty, numeric ones missing."""
@@ -274,12 +319,6 @@ def attach_rows(answers: pd.DataFrame, rows: pd.Series, table: pd.DataFrame) -> 
         numeric = pd.api.types.is_numeric_dtype(table[column])
         answers[column] = placed[column] if numeric else placed[column].fillna("").astype(str)
     return answers
-
-
-def _centred(vectors, languages):
-    from .discover import centre_by_language
-
-    return centre_by_language(vectors, languages)
 
 
 def answers_output(answers: pd.DataFrame, corpus: Corpus) -> pd.DataFrame:
@@ -332,7 +371,7 @@ def build_manifest(config: RunConfig, corpus: Corpus, answers: pd.DataFrame, emb
             "languages": answers["language"].value_counts().to_dict(),
             "language_sources": answers["language_source"].value_counts().to_dict(),
         },
-        "clustering": {"choice": discoverer.k_choice_, "silhouette_by_k": discoverer.k_scores_},
+        "clustering": {"choice": discoverer.k_choice_, "by_group": discoverer.k_scores_},
         "embedding_cache": embedding_stats,
         "timings_seconds": timings,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -1,0 +1,51 @@
+"""Loaders for the labelled corpora the quality benchmark scores against.
+
+Each loader returns a DataFrame with columns id, text, language, gold (one label per row) and,
+where the data has it, pair (the key shared by translations of one sentence). The external
+corpora are read in place from ../shared/corpora_external (never copied into the project).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+EXTERNAL = ROOT.parent / "shared" / "corpora_external"
+SIB_LANGUAGES = {"fra_Latn": "fr", "nld_Latn": "nl", "deu_Latn": "de", "eng_Latn": "en", "spa_Latn": "es", "ita_Latn": "it"}
+
+
+def load_cycling(root: Path = EXTERNAL) -> pd.DataFrame:
+    """Cycling Dialogues (German): title + body as the answer, the level-1 topic as gold."""
+    path = root / "cycling_dialogues_de" / "data" / "Cycling-Dialogues" / "dataset.csv"
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    text = [f"{t.strip()}\n{b.strip()}".strip() for t, b in zip(raw["title"], raw["text"])]
+    gold = raw["main_category_level1"].str.replace("level1_", "", regex=False)
+    return pd.DataFrame({"id": raw["ID"], "text": text, "language": "de", "gold": gold})
+
+
+def load_sib(root: Path = EXTERNAL, splits=("train", "dev")) -> pd.DataFrame:
+    """SIB-200 in six languages together: translations share `pair` (the index_id)."""
+    frames = []
+    for folder, language in SIB_LANGUAGES.items():
+        for split in splits:
+            path = root / "sib200_topics" / "data" / "annotated" / folder / f"{split}.tsv"
+            raw = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+            frames.append(pd.DataFrame({
+                "id": [f"{language}-{i}" for i in raw["index_id"]],
+                "text": raw["text"], "language": language, "gold": raw["category"], "pair": raw["index_id"],
+            }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_demo(root: Path = ROOT) -> pd.DataFrame:
+    """The project's demo corpus (constructed): SPIRAL component codes as gold."""
+    raw = pd.read_csv(root / "corpora" / "demo" / "answers.csv", dtype=str, keep_default_na=False)
+    return pd.DataFrame({
+        "id": raw["id"], "text": raw["text"], "language": raw["gold_language"], "gold": raw["manual_code"],
+        "gold_2": raw["manual_code_2"],
+    })
+
+
+LOADERS = {"cycling_dialogues_de": load_cycling, "sib200": load_sib, "demo": load_demo}

@@ -1,0 +1,352 @@
+"""Assignment learned from answers the analysts already coded.
+
+`LearnedAssigner` is a scikit-learn style classifier on answer vectors:
+
+- a multinomial logistic regression with class-balanced weights (macro-F1 counts every code
+  equally, and survey codebooks are very unbalanced) whose regularisation C is chosen by
+  stratified cross-validation on the training answers;
+- optional lexical features (TF-IDF of word and character n-grams) beside the embedding:
+  analysts' codes often hinge on a domain word ("Ampel", "éclairage") that a small sentence
+  model blurs;
+- agreement with the nearest coded answers (a 10-nearest-neighbour vote in e5 space)
+  multiplied in: a second, local opinion that mostly sharpens the confidence ranking, which
+  is what semi-automatic coding needs;
+- optional transductive self-training (off by default: it did not help on the benchmark):
+  the most confident answers to code join the training set once;
+- optional codebook prior: the zero-shot probabilities, weighted by cross-validation;
+- probabilities calibrated by one temperature fitted on out-of-fold predictions, so that
+  `min_confidence` means what it says (semi-automatic coding).
+
+Everything is deterministic: training rows are put in a canonical order (code, text) before
+fitting, and every solver is seeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .assign import _TEMPERATURES, softmax
+
+DEFAULT_C_GRID = (1.0, 3.0, 10.0, 30.0)
+_VOTE_FLOOR = 0.05  # a code none of the neighbours has is unlikely, not impossible
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
+
+
+def _log_loss(proba: np.ndarray, target: np.ndarray) -> float:
+    return float(-np.log(proba[np.arange(len(target)), target] + 1e-12).mean())
+
+
+class LexicalFeatures:
+    """TF-IDF of words (1-2) and character n-grams (2-5, within word bounds), sublinear,
+    L2-normalised, fitted on the training texts (plus unlabeled texts when given)."""
+
+    def __init__(self, max_features: int = 20000):
+        self.max_features = max_features
+
+    def fit(self, texts: Sequence[str]) -> "LexicalFeatures":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        texts = [str(t).lower() for t in texts]
+        self.words_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=self.max_features).fit(texts)
+        self.chars_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=self.max_features).fit(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]):
+        from scipy import sparse
+
+        texts = [str(t).lower() for t in texts]
+        return sparse.hstack([self.words_.transform(texts), self.chars_.transform(texts)]).tocsr() / np.sqrt(2.0)
+
+
+class LearnedAssigner:
+    """Classifier of answer vectors (and optionally texts) into codes learned from examples.
+
+    Parameters
+    ----------
+    C : float or None — inverse regularisation; None = chosen by cross-validation in `C_grid`.
+    class_weight : "balanced" or None.
+    lexical : add TF-IDF word + character features of the texts (needs texts in fit/predict).
+    lexical_weight : scale of the lexical block relative to the embedding block.
+    self_training : add confidently predicted unlabeled answers (given to `fit` as
+        `unlabeled_X`) to the training set, once.
+    n_neighbours : size of the nearest-coded-answers vote (0 = off).
+    min_confidence : `predict` abstains ("") below this calibrated probability.
+    seed : seeds the cross-validation folds.
+
+    Learned: classes_, C_, temperature_, model_, cv_scores_ (C -> macro-F1).
+    """
+
+    def __init__(self, C: float | None = None, C_grid: Sequence[float] = DEFAULT_C_GRID, class_weight: str | None = "balanced",
+                 lexical: bool = True, lexical_weight: float = 0.5, self_training: bool = False, self_training_share: float = 0.5,
+                 n_neighbours: int = 10,
+                 min_confidence: float = 0.0, cv_folds: int = 5, seed: int = 0):
+        self.C = C
+        self.C_grid = C_grid
+        self.class_weight = class_weight
+        self.lexical = lexical
+        self.lexical_weight = lexical_weight
+        self.self_training = self_training
+        self.self_training_share = self_training_share
+        self.min_confidence = min_confidence
+        self.cv_folds = cv_folds
+        self.seed = seed
+        self.n_neighbours = n_neighbours
+
+    # ----------------------------------------------------------------- features
+    def _features(self, X: np.ndarray, texts: Sequence[str] | None):
+        X = np.asarray(X, dtype=np.float64)
+        if not self.lexical:
+            return X
+        if texts is None:
+            raise ValueError("lexical=True needs the answer texts in fit and predict")
+        from scipy import sparse
+
+        return sparse.hstack([sparse.csr_matrix(X), self.lexical_weight * self.lexicon_.transform(texts)]).tocsr()
+
+    def _model(self, C: float):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=C, class_weight=self.class_weight, max_iter=2000, random_state=self.seed)
+
+    def _folds(self, y_index: np.ndarray) -> int:
+        counts = np.bincount(y_index)
+        smallest = counts[counts > 1].min() if (counts > 1).any() else 2
+        return int(max(2, min(self.cv_folds, smallest)))
+
+    def _neighbour_votes(self, X: np.ndarray, reference: np.ndarray, reference_index: np.ndarray) -> np.ndarray:
+        """Share of each code among the n_neighbours most similar coded answers (cosine)."""
+        votes = np.zeros((len(X), len(self.classes_)))
+        k = int(min(self.n_neighbours, len(reference)))
+        if k == 0 or len(X) == 0:
+            return votes
+        for start in range(0, len(X), 2048):
+            sims = _unit(X[start:start + 2048]) @ _unit(reference).T
+            nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            rows = np.repeat(np.arange(len(nearest)), k)
+            np.add.at(votes[start:start + 2048], (rows, reference_index[nearest].ravel()), 1.0 / k)
+        return votes
+
+    def _out_of_fold(self, F, y_index: np.ndarray, C: float) -> np.ndarray:
+        from sklearn.model_selection import StratifiedKFold
+
+        proba = np.zeros((len(y_index), len(self.classes_)))
+        import warnings
+
+        folds = StratifiedKFold(n_splits=self._folds(y_index), shuffle=True, random_state=self.seed)
+        with warnings.catch_warnings():  # codes with a single example cannot be in every fold; fine
+            warnings.filterwarnings("ignore", message="The least populated class")
+            splits = list(folds.split(np.zeros(len(y_index)), y_index))
+        for train, test in splits:
+            model = self._model(C).fit(F[train], y_index[train])
+            proba[np.ix_(test, model.classes_)] = model.predict_proba(F[test])
+            if self.n_neighbours:
+                self._oof_votes_[test] = self._neighbour_votes(self._X_sorted[test], self._X_sorted[train], y_index[train])
+        return proba
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, X: np.ndarray, y: Sequence[str], texts: Sequence[str] | None = None,
+            unlabeled_X: np.ndarray | None = None, unlabeled_texts: Sequence[str] | None = None,
+            prior=None, unlabeled_prior=None) -> "LearnedAssigner":
+        """`prior` / `unlabeled_prior`: optional DataFrames of codebook (zero-shot)
+        probabilities for the training / unlabeled answers, one column per code. Their
+        weight is chosen on out-of-fold predictions (0 when they do not help)."""
+        from threadpoolctl import threadpool_limits
+
+        # Many small solver calls: one BLAS thread is as fast and never oversubscribes cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior)
+
+    def _prior_logits(self, prior) -> np.ndarray | None:
+        """Log of the prior probabilities aligned to classes_ (codes it lacks get a floor)."""
+        if prior is None:
+            return None
+        aligned = np.full((len(prior), len(self.classes_)), 1e-6)
+        for k, code in enumerate(self.classes_):
+            if code in prior.columns:
+                aligned[:, k] = np.clip(np.asarray(prior[code], dtype=float), 1e-6, 1.0)
+        aligned /= aligned.sum(axis=1, keepdims=True)
+        return np.log(aligned)
+
+    def _fit(self, X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior) -> "LearnedAssigner":
+        from sklearn.metrics import f1_score
+
+        y = np.asarray([str(v) for v in y], dtype=object)
+        X = np.asarray(X, dtype=np.float64)
+        if len(X) != len(y):
+            raise ValueError(f"{len(X)} vectors but {len(y)} labels")
+        texts = [str(t) for t in texts] if texts is not None else None
+        # Canonical order: the same examples in any order give the same model.
+        keys = [(label, texts[i] if texts else "", tuple(np.round(X[i, :4], 6))) for i, label in enumerate(y)]
+        order = sorted(range(len(y)), key=lambda i: keys[i])
+        X, y = X[order], y[order]
+        texts = [texts[i] for i in order] if texts is not None else None
+        prior = prior.iloc[order].reset_index(drop=True) if prior is not None else None
+        self.classes_ = np.array(sorted(set(y)), dtype=object)
+        if len(self.classes_) < 2:
+            raise ValueError("learning needs at least two different codes among the coded answers")
+        y_index = np.searchsorted(self.classes_, y)
+        if self.lexical:
+            corpus = list(texts or []) + [str(t) for t in (unlabeled_texts or [])]
+            self.lexicon_ = LexicalFeatures().fit(corpus)
+        F = self._features(X, texts)
+
+        self._X_sorted, self._oof_votes_ = X, np.zeros((len(X), len(self.classes_)))
+        grid = [self.C] if self.C is not None else list(self.C_grid)
+        self.cv_scores_, oof_by_C = {}, {}
+        for C in grid:
+            oof = self._out_of_fold(F, y_index, C)
+            oof_by_C[C] = oof
+            self.cv_scores_[C] = round(float(f1_score(y_index, oof.argmax(axis=1), average="macro")), 4)
+        self.C_ = max(grid, key=lambda c: (self.cv_scores_[c], -c))
+        oof = oof_by_C[self.C_]
+        logits = np.log(np.clip(oof, 1e-9, 1.0))
+        # The codebook's own opinion (zero-shot), weighted by what it adds on held-out answers.
+        self.prior_weight_ = 0.0
+        prior_logits = self._prior_logits(prior)
+        if prior_logits is not None:
+            weights = (0.0, 0.25, 0.5, 1.0, 2.0)
+            scores = {w: f1_score(y_index, (logits + w * prior_logits).argmax(axis=1), average="macro") for w in weights}
+            self.prior_weight_ = max(weights, key=lambda w: (round(scores[w], 4), -w))
+            logits = logits + self.prior_weight_ * prior_logits
+        # Agreement with the nearest coded answers (a second, local opinion) and one
+        # temperature, chosen together by the out-of-fold log-loss: calibrated confidences
+        # that rank answers well for semi-automatic coding.
+        temperatures = np.geomspace(0.05, 3.0, 61)
+        vote_logits = np.log(self._oof_votes_ + _VOTE_FLOOR)
+        best = None
+        for weight in ((0.0, 0.5, 1.0, 2.0) if self.n_neighbours else (0.0,)):
+            combined = logits + weight * vote_logits
+            losses = [_log_loss(softmax(combined, t), y_index) for t in temperatures]
+            i = int(np.argmin(losses))
+            if best is None or losses[i] < best[0] - 1e-9:
+                best = (losses[i], weight, float(temperatures[i]))
+        _, self.vote_weight_, self.temperature_ = best
+        self.model_ = self._model(self.C_).fit(F, y_index)
+        self.train_vectors_, self.train_index_ = X, y_index
+        del self._X_sorted, self._oof_votes_
+
+        if self.self_training and unlabeled_X is not None and len(unlabeled_X):
+            U = self._features(np.asarray(unlabeled_X, dtype=np.float64), unlabeled_texts)
+            proba = self._calibrated(self.model_.predict_proba(U), unlabeled_prior, np.asarray(unlabeled_X, dtype=np.float64))
+            confidence, guess = proba.max(axis=1), proba.argmax(axis=1)
+            # Per code, keep its most confident unlabeled answers (a share of what it got),
+            # so frequent codes do not swamp rare ones.
+            keep = np.zeros(len(guess), dtype=bool)
+            for k in range(len(self.classes_)):
+                rows = np.flatnonzero(guess == k)
+                if len(rows):
+                    top = rows[np.lexsort((rows, -confidence[rows]))][: int(np.ceil(self.self_training_share * len(rows)))]
+                    keep[top] = True
+            from scipy import sparse
+
+            stack = sparse.vstack if sparse.issparse(F) else np.vstack
+            self.n_self_trained_ = int(keep.sum())
+            self.model_ = self._model(self.C_).fit(stack([F, U[keep]]), np.r_[y_index, guess[keep]])
+        else:
+            self.n_self_trained_ = 0
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def _calibrated(self, proba: np.ndarray, prior=None, X: np.ndarray | None = None) -> np.ndarray:
+        full = np.zeros((len(proba), len(self.classes_)))
+        full[:, self.model_.classes_] = proba
+        logits = np.log(np.clip(full, 1e-9, 1.0))
+        if self.vote_weight_ and X is not None:
+            logits = logits + self.vote_weight_ * np.log(self._neighbour_votes(X, self.train_vectors_, self.train_index_) + _VOTE_FLOOR)
+        if prior is not None and self.prior_weight_:
+            logits = logits + self.prior_weight_ * self._prior_logits(prior)
+        return softmax(logits, self.temperature_)
+
+    def predict_proba(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None) -> np.ndarray:
+        """Calibrated probabilities; pass the same kind of `prior` as in fit when one was used."""
+        if len(X) == 0:
+            return np.zeros((0, len(self.classes_)))
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._calibrated(self.model_.predict_proba(self._features(X, texts)), prior, np.asarray(X, dtype=np.float64))
+
+    def predict(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None) -> np.ndarray:
+        proba = self.predict_proba(X, texts, prior)
+        best = proba.argmax(axis=1)
+        labels = self.classes_[best].astype(object)
+        labels[proba[np.arange(len(best)), best] < self.min_confidence] = ""
+        return labels
+
+
+# ------------------------------------------------------------------ file-level helpers
+def read_training(path, *, label_col: str = "code", text_col: str = "text", id_col: str | None = None,
+                  lang_col: str | None = None, languages=None) -> "pd.DataFrame":
+    """Coded answers to learn from: DataFrame(id, text, code, language).
+
+    Rows without a code, and non-answers, are dropped. The label column may be any column of
+    the file (a column named like an output column is read as `input_<name>`)."""
+    import pandas as pd
+
+    from .corpus import read_answers
+    from .errors import InputError
+    from .pipeline import prepare_answers
+
+    corpus = read_answers(path, text_col=text_col, id_col=id_col, lang_col=lang_col)
+    frame = corpus.answers
+    column = label_col if label_col in frame.columns else f"input_{label_col}"
+    if column not in frame.columns:
+        raise InputError(f"{corpus.source.name}: no column '{label_col}' with the manual codes; "
+                         f"pass --label-col (columns: {', '.join(map(str, corpus.extra_columns))})")
+    answers = prepare_answers(corpus, languages) if languages is not None else prepare_answers(corpus)
+    codes = answers[column].astype(str).str.strip()
+    keep = (codes != "") & (answers["status"] == "answer")
+    out = pd.DataFrame({"id": answers["id"], "text": answers["text"], "code": codes, "language": answers["language"]})[keep]
+    if out["code"].nunique() < 2:
+        raise InputError(f"{corpus.source.name}: column '{label_col}' needs at least two different codes to learn from "
+                         f"(found {out['code'].nunique()} among {len(out)} coded answers)")
+    return out.reset_index(drop=True)
+
+
+def pick_shots(training: "pd.DataFrame", shots: int, seed: int = 0) -> "pd.DataFrame":
+    """`shots` coded answers per code, chosen reproducibly (row order does not matter)."""
+    import pandas as pd
+
+    picked = []
+    for code in sorted(set(training["code"])):
+        rows = training[training["code"] == code].sort_values(["text", "id"])
+        picked.append(rows.sample(n=min(shots, len(rows)), random_state=seed) if len(rows) > shots else rows)
+    return pd.concat(picked).reset_index(drop=True)
+
+
+def learned_assign(vectors: np.ndarray, training: "pd.DataFrame", training_vectors: np.ndarray, *, codebook=None,
+                   embedder=None, texts: Sequence[str] | None = None, languages: Sequence[str] | None = None,
+                   min_confidence: float = 0.0, top_k: int = 1, seed: int = 0):
+    """Fit a LearnedAssigner on the coded answers (the answers to code are its unlabeled data)
+    and assign every answer: (table code/code_label/confidence[, code_2...], assigner).
+
+    With a codebook (and the embedder) whose codes are the training codes, the codebook's
+    zero-shot probabilities join as a prior, weighted by cross-validation."""
+    from .assign import assignment_table
+
+    import pandas as pd
+
+    lexical = texts is not None
+    prior = unlabeled_prior = None
+    if codebook is not None and embedder is not None and set(training["code"]) & {c.code for c in codebook.codable()}:
+        from .assign import zero_shot_assign
+
+        # Zero-shot probabilities from the codebook, fitted on the answers to code (transductive).
+        _, zero_shot = zero_shot_assign(vectors, codebook, embedder, min_confidence=0.0, languages=languages, texts=texts)
+        unlabeled_prior = pd.DataFrame(zero_shot.predict_proba(vectors, languages), columns=zero_shot.classes_)
+        prior = pd.DataFrame(zero_shot.predict_proba(training_vectors, training["language"].tolist()), columns=zero_shot.classes_)
+    assigner = LearnedAssigner(lexical=lexical, min_confidence=min_confidence, seed=seed).fit(
+        training_vectors, training["code"].tolist(), texts=training["text"].tolist() if lexical else None,
+        unlabeled_X=vectors, unlabeled_texts=list(texts) if lexical else None, prior=prior, unlabeled_prior=unlabeled_prior)
+    proba = assigner.predict_proba(vectors, list(texts) if lexical else None, unlabeled_prior)
+    table = assignment_table(proba, assigner.classes_, codebook, min_confidence, languages, top_k)
+    for column in [c for c in table.columns if c.startswith("code_label")]:
+        code_column = column.replace("code_label", "code")
+        table[column] = [label or code for label, code in zip(table[column], table[code_column])]
+    return table, assigner

@@ -1,0 +1,153 @@
+"""Assignment learned from manually coded answers, and zero-shot refinement/shots, on
+synthetic vectors (fast) and through the CLI with the TF-IDF backend (no model)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from criteria_nlp.assign import LanguageCentring, ZeroShotAssigner
+from criteria_nlp.cli import main
+from criteria_nlp.learn import LearnedAssigner, pick_shots, read_training
+
+
+def coded_vectors(n_codes=4, per_code=30, dim=24, seed=0, spread=0.8):
+    rng = np.random.RandomState(seed)
+    centres = rng.normal(size=(n_codes, dim))
+    X, y = [], []
+    for k in range(n_codes):
+        X.append(centres[k] + spread * rng.normal(size=(per_code, dim)))
+        y += [f"C{k}"] * per_code
+    X = np.vstack(X)
+    return X / np.linalg.norm(X, axis=1, keepdims=True), np.array(y, dtype=object), centres
+
+
+def test_learned_assigner_fits_and_predicts_consistently():
+    X, y, _ = coded_vectors()
+    model = LearnedAssigner(lexical=False, self_training=False).fit(X, y)
+    assert list(model.classes_) == ["C0", "C1", "C2", "C3"]
+    assert model.C_ in model.cv_scores_
+    first = model.predict_proba(X)
+    np.testing.assert_allclose(first.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(first, model.predict_proba(X))  # predict never refits
+    assert (model.predict(X) == y).mean() > 0.9
+
+
+def test_training_order_does_not_change_the_model():
+    X, y, _ = coded_vectors(seed=1)
+    order = np.random.RandomState(3).permutation(len(y))
+    a = LearnedAssigner(lexical=False, self_training=False).fit(X, y)
+    b = LearnedAssigner(lexical=False, self_training=False).fit(X[order], y[order])
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_min_confidence_abstains_and_confidence_is_calibrated():
+    X, y, _ = coded_vectors(spread=1.6, seed=2)
+    model = LearnedAssigner(lexical=False, self_training=False, min_confidence=0.9).fit(X[::2], y[::2])
+    pred = model.predict(X[1::2])
+    proba = model.predict_proba(X[1::2])
+    assert (pred == "").any() and (pred != "").any()
+    assert np.all(proba.max(axis=1)[pred == ""] < 0.9)
+    # Calibrated: the confident answers are right more often than the others.
+    best = model.classes_[proba.argmax(axis=1)]
+    right = best == y[1::2]
+    assert right[proba.max(axis=1) >= 0.9].mean() > right[proba.max(axis=1) < 0.9].mean()
+
+
+def test_words_and_self_training_use_texts():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 16))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)  # embedding says nothing
+    words = ["traffic light red", "street lamp dark"]
+    texts = [f"{words[i % 2]} number{i}" for i in range(80)]
+    y = np.array([("lights", "lamps")[i % 2] for i in range(80)], dtype=object)
+    model = LearnedAssigner(lexical=True, lexical_weight=2.0, self_training=True).fit(X[:40], y[:40], texts=texts[:40],
+                                                                  unlabeled_X=X[40:], unlabeled_texts=texts[40:])
+    assert (model.predict(X[40:], texts[40:]) == y[40:]).mean() > 0.9
+    assert model.n_self_trained_ > 0
+    with pytest.raises(ValueError):
+        model.predict(X[40:])  # lexical models need the texts
+
+
+def test_codebook_prior_is_weighted_by_cross_validation():
+    X, y, _ = coded_vectors(spread=2.5, per_code=12, seed=4)
+    truth = pd.DataFrame(np.eye(4)[[int(c[1]) for c in y]] * 0.9 + 0.025, columns=["C0", "C1", "C2", "C3"])
+    model = LearnedAssigner(lexical=False, self_training=False).fit(X, y, prior=truth)
+    assert model.prior_weight_ > 0  # a prior that knows the answer is used
+    noise = pd.DataFrame(np.full((len(y), 4), 0.25), columns=["C0", "C1", "C2", "C3"])
+    assert LearnedAssigner(lexical=False, self_training=False).fit(X, y, prior=noise).prior_weight_ == 0.0
+
+
+def test_zero_shot_refinement_and_shots_help():
+    X, y, centres = coded_vectors(n_codes=5, per_code=40, spread=1.2, seed=5)
+    rng = np.random.RandomState(6)
+    # The "codebook labels": noisy, shifted views of the true centres (as short labels are).
+    labels = centres + 1.1 * rng.normal(size=centres.shape) + 2.0 * rng.normal(size=centres.shape[1])
+    codes = [f"C{k}" for k in range(5)]
+    plain = ZeroShotAssigner(refine=False, min_confidence=0).fit(labels, codes, X=X)
+    refined = ZeroShotAssigner(min_confidence=0).fit(labels, codes, X=X)
+    acc = lambda model: (model.predict(X) == y).mean()
+    assert acc(refined) >= acc(plain)
+    shots = [np.flatnonzero(y == c)[:5] for c in codes]
+    shot_rows = np.concatenate(shots)
+    with_shots = ZeroShotAssigner(min_confidence=0).fit(labels, codes, X=X, shot_vectors=X[shot_rows], shot_codes=y[shot_rows])
+    assert acc(with_shots) > acc(plain) + 0.05
+    # fit then predict on the corpus gives the fitted answers, whatever the row order
+    order = rng.permutation(len(y))
+    shuffled = ZeroShotAssigner(min_confidence=0).fit(labels, codes, X=X[order])
+    np.testing.assert_allclose(shuffled.predict_proba(X), refined.predict_proba(X), atol=1e-12)
+
+
+def test_language_centring_remembers_means():
+    X = np.vstack([np.ones((5, 3)), -np.ones((5, 3))]) + np.eye(3)[[0, 1, 2, 0, 1] * 2]
+    centring = LanguageCentring().fit(X, ["fr"] * 5 + ["nl"] * 5)
+    out = centring.transform(X, ["fr"] * 5 + ["nl"] * 5)
+    np.testing.assert_allclose(out[:5], out[5:])
+    assert centring.transform(X[:1], ["xx"]).shape == (1, 3)  # unknown language: global mean
+
+
+@pytest.fixture
+def coded_files(tmp_path):
+    rows = []
+    topics = {"transport": ["bus en retard", "le tram est plein", "pas de bus le soir", "train supprimé", "le bus est cher"],
+              "logement": ["loyer trop cher", "appartement humide", "pas de logement", "loyer en hausse", "logement trop petit"],
+              "santé": ["médecin trop loin", "attente aux urgences", "pas de dentiste", "médecin absent", "urgences saturées"]}
+    for code, texts in topics.items():
+        for i, text in enumerate(texts * 2):
+            rows.append({"id": f"{code}-{i}", "text": f"{text} {i}", "manual": code})
+    frame = pd.DataFrame(rows).sample(frac=1, random_state=0)
+    train, test = frame.iloc[::2], frame.iloc[1::2]
+    train.to_csv(tmp_path / "train.csv", index=False)
+    test.drop(columns="manual").to_csv(tmp_path / "answers.csv", index=False)
+    return tmp_path, test
+
+
+def test_assign_command_learns_from_train(coded_files, capsys):
+    folder, test = coded_files
+    out = folder / "pred.csv"
+    args = ["assign", str(folder / "answers.csv"), "-o", str(out), "--train", str(folder / "train.csv"),
+            "--label-col", "manual", "--embedder", "tfidf", "--min-confidence", "0", "--top-k", "2", "-q"]
+    assert main(args) == 0
+    pred = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(pred.columns[:4]) == ["id", "code", "confidence", "code_label"]
+    assert "code_2" in pred.columns
+    merged = test.merge(pred, on="id")
+    assert (merged["code"] == merged["manual"]).mean() >= 0.8
+    assert main(args) == 0  # same input, same answers
+    assert pd.read_csv(out, dtype=str, keep_default_na=False).equals(pred)
+
+
+def test_assign_command_explains_a_missing_label_column(coded_files, capsys):
+    folder, _ = coded_files
+    code = main(["assign", str(folder / "answers.csv"), "-o", str(folder / "p.csv"), "--train", str(folder / "train.csv"),
+                 "--label-col", "nope", "--embedder", "tfidf", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "nope" in err and "Traceback" not in err
+
+
+def test_read_training_and_pick_shots(coded_files):
+    folder, _ = coded_files
+    training = read_training(folder / "train.csv", label_col="manual")
+    assert set(training.columns) == {"id", "text", "code", "language"}
+    shots = pick_shots(training, 2)
+    assert shots.groupby("code").size().max() == 2
+    assert pick_shots(training.sample(frac=1, random_state=1), 2).equals(shots)

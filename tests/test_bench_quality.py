@@ -1,0 +1,37 @@
+"""The quality benchmark's code path on a tiny subset (TF-IDF vectors, no BERTopic): the real
+benchmark is `python evaluation/bench_quality.py` (see evaluation/README.md)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_quality", ROOT / "evaluation" / "bench_quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_runs_on_a_tiny_demo_subset(tmp_path):
+    bench = load_bench()
+    output = tmp_path / "quality.md"
+    report = bench.main(["--corpora", "demo", "--limit", "160", "--no-bertopic", "--embedder", "tfidf", "--output", str(output)])
+    assert output.read_text(encoding="utf-8") == report
+    for heading in ("## demo", "### Discovery", "### Zero-shot assignment", "### Assignment learned", "Semi-automatic coding"):
+        assert heading in report
+    for method in ("criteria-nlp discover (K chosen)", "e5 + KMeans", "TF-IDF + KMeans", "nearest English label",
+                   "logistic regression on e5", "criteria-nlp learned assigner"):
+        assert method in report
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "corpora_external" / "sib200_topics").exists(),
+                    reason="the external corpora are not beside the project")
+def test_bench_scores_cross_lingual_consistency_on_parallel_data(tmp_path):
+    bench = load_bench()
+    report = bench.main(["--corpora", "sib200", "--limit", "120", "--no-bertopic", "--embedder", "tfidf",
+                         "--output", str(tmp_path / "q.md")])
+    assert "consistency" in report and "Language neutrality" in report

@@ -1,0 +1,156 @@
+"""Discovery: K chosen by the data, row order irrelevant, duplicates and outliers handled,
+meaning grouped across languages."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from criteria_nlp.discover import (
+    Discoverer, canonical_labels, centre_by_language, cluster_summary, discover_within_codes, modularity, neighbour_graph,
+)
+from criteria_nlp.evaluate import cluster_metrics, cross_lingual_consistency
+
+
+def parallel_corpus(n_topics=4, per_topic=15, languages=("fr", "nl"), dim=48, seed=0, language_shift=0.6):
+    """Sentences of `n_topics` topics, each written in every language: a translation shares
+    the sentence's meaning vector and adds its language's direction."""
+    rng = np.random.RandomState(seed)
+    topics = rng.normal(size=(n_topics, dim))
+    shifts = {lang: language_shift * rng.normal(size=dim) for lang in languages}
+    rows = []
+    for t in range(n_topics):
+        for s in range(per_topic):
+            meaning = topics[t] + 0.45 * rng.normal(size=dim)
+            for lang in languages:
+                vector = meaning + shifts[lang] + 0.05 * rng.normal(size=dim)
+                rows.append({"id": f"{lang}-{t}-{s}", "text": f"{lang} sentence {t} {s}", "language": lang,
+                             "topic": f"t{t}", "pair": f"{t}-{s}", "vector": vector / np.linalg.norm(vector)})
+    frame = pd.DataFrame(rows)
+    return frame, np.vstack(frame.pop("vector").to_numpy())
+
+
+def fit(frame, vectors, **kwargs):
+    kwargs.setdefault("lexical", False)  # the synthetic texts carry no words worth comparing
+    return Discoverer(**kwargs).fit(vectors, frame["language"].tolist(), frame["id"].tolist(), frame["text"].tolist())
+
+
+def test_finds_the_topics_without_being_told_k():
+    frame, vectors = parallel_corpus()
+    model = fit(frame, vectors)
+    assert model.n_clusters_ == 4
+    assert "modularity" in model.k_choice_
+    assert cluster_metrics(frame["topic"], model.labels_)["ami"] > 0.9
+    assert model.unassigned_share_ <= 0.10
+
+
+def test_translations_land_in_the_same_cluster():
+    frame, vectors = parallel_corpus(language_shift=1.5)
+    model = fit(frame, vectors)
+    assert cross_lingual_consistency(model.labels_, frame["pair"], frame["language"]) >= 0.95
+    # Without removing each language's mean, language dominates and splits translations.
+    raw = fit(frame, vectors, centre_languages=False, vote=0, lexical=False, n_clusters=4)
+    assert cross_lingual_consistency(raw.labels_, frame["pair"], frame["language"]) < 0.5
+
+
+def test_row_order_changes_nothing():
+    frame, vectors = parallel_corpus(seed=1)
+    first = fit(frame, vectors)
+    order = np.random.RandomState(7).permutation(len(frame))
+    shuffled = fit(frame.iloc[order].reset_index(drop=True), vectors[order])
+    back = np.empty_like(shuffled.labels_)
+    back[order] = shuffled.labels_
+    np.testing.assert_array_equal(first.labels_, back)  # same membership and same ids
+
+
+def test_same_seed_same_result_and_given_k_is_used():
+    frame, vectors = parallel_corpus(seed=2)
+    a, b = fit(frame, vectors, seed=3), fit(frame, vectors, seed=3)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert fit(frame, vectors, n_clusters=6).n_clusters_ <= 6
+    assert "given" in fit(frame, vectors, n_clusters=6).k_choice_
+
+
+def test_duplicates_are_clustered_once_and_share_a_cluster():
+    frame, vectors = parallel_corpus(n_topics=3, per_topic=10)
+    copies = frame.iloc[[0] * 40].copy()
+    copies["id"] = [f"dup-{i}" for i in range(40)]
+    copies["text"] = ["FR SENTENCE 0 0."] * 40  # same text up to case and punctuation
+    both = pd.concat([frame, copies], ignore_index=True)
+    model = fit(both, np.vstack([vectors, vectors[[0] * 40]]))
+    assert model.n_items_ == len(frame)
+    assert len(set(model.labels_[[0] + list(range(len(frame), len(both)))])) == 1
+
+
+def test_outliers_are_capped_by_max_unassigned():
+    frame, vectors = parallel_corpus(n_topics=3, per_topic=12, languages=("fr",))
+    rng = np.random.RandomState(4)
+    noise = rng.normal(size=(12, vectors.shape[1]))
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    extra = pd.DataFrame({"id": [f"n{i}" for i in range(12)], "text": [f"noise {i}" for i in range(12)], "language": "fr"})
+    both, all_vectors = pd.concat([frame, extra], ignore_index=True), np.vstack([vectors, noise])
+    capped = fit(both, all_vectors, max_unassigned=0.05)
+    assert capped.unassigned_share_ <= 0.05
+    assert fit(both, all_vectors, max_unassigned=0.0).unassigned_share_ == 0.0
+    loose = fit(both, all_vectors, max_unassigned=0.5)
+    assert loose.unassigned_share_ <= 0.5
+    # The unassigned answers are the noise, not the topic sentences.
+    assert set(np.flatnonzero(loose.labels_ == -1)) <= set(range(len(frame), len(both)))
+
+
+def test_words_separate_answers_the_embedding_confuses():
+    rng = np.random.RandomState(0)
+    base = rng.normal(size=32)
+    vectors = base + 0.02 * rng.normal(size=(60, 32))  # one blob for the "embedding"
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    words = [("ampel rot warten", "beleuchtung dunkel lampe")[i % 2] + f" strasse{i}" for i in range(60)]
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(60)], "text": words, "language": "de"})
+    truth = [i % 2 for i in range(60)]
+    with_words = Discoverer(n_clusters=2, lexical=True, seed=0).fit(vectors, frame["language"], frame["id"], frame["text"])
+    without = Discoverer(n_clusters=2, lexical=False, seed=0).fit(vectors, frame["language"], frame["id"], frame["text"])
+    assert cluster_metrics(truth, with_words.labels_)["ami"] > cluster_metrics(truth, without.labels_)["ami"] + 0.2
+
+
+def test_tiny_inputs():
+    model = Discoverer().fit(np.eye(3), ["fr"] * 3, ["a", "b", "c"], ["x", "y", "z"])
+    assert list(model.labels_) == [0, 0, 0]
+    assert Discoverer().fit(np.zeros((0, 4))).labels_.shape == (0,)
+
+
+def test_canonical_labels_ignore_original_numbering():
+    labels = canonical_labels(np.array([5, 5, 2, 2, 2, -1]), ["e", "f", "a", "b", "c", "d"])
+    assert list(labels) == [1, 1, 0, 0, 0, -1]
+
+
+def test_centre_by_language_removes_language_means():
+    vectors = np.vstack([np.ones((6, 3)) + np.eye(3)[[0, 1, 2, 0, 1, 2]], -np.ones((6, 3)) + np.eye(3)[[0, 1, 2, 0, 1, 2]]])
+    centred = centre_by_language(vectors, ["fr"] * 6 + ["nl"] * 6)
+    np.testing.assert_allclose(centred[:6], centred[6:])
+
+
+def test_neighbour_graph_and_modularity():
+    frame, vectors = parallel_corpus(n_topics=2, per_topic=10, languages=("fr",))
+    graph, closest = neighbour_graph(vectors, 5)
+    assert (graph != graph.T).nnz == 0
+    assert closest.shape == (len(vectors), 5)
+    truth = frame["topic"].map({"t0": 0, "t1": 1}).to_numpy()
+    assert modularity(graph, truth) > modularity(graph, np.arange(len(truth)) % 2)
+
+
+def test_groups_inside_codes_get_global_ids():
+    frame, vectors = parallel_corpus(n_topics=4, per_topic=12, languages=("fr",))
+    codes = np.where(frame["topic"].isin(["t0", "t1"]), "A", np.where(frame["topic"] == "t2", "B", ""))
+    labels, groups = discover_within_codes(vectors, codes, languages=frame["language"].tolist(),
+                                           texts=frame["text"].tolist(), keys=frame["id"].tolist(), min_group=4)
+    assert set(groups["code"]) == {"A", "B", ""}
+    assert list(groups["cluster"]) == list(range(len(groups)))
+    for cluster, code in zip(groups["cluster"], groups["code"]):
+        members = labels == cluster
+        assert set(codes[members]) == {code}
+    # code A holds two topics: its groups separate them
+    a_groups = groups[groups["code"] == "A"]["cluster"]
+    assert len(a_groups) >= 2
+    mask = codes == "A"
+    assert cluster_metrics(frame["topic"][mask], labels[mask])["ami"] > 0.8
+    summary = cluster_summary(frame, labels, vectors)
+    assert list(summary["cluster"]) == sorted(set(labels[labels >= 0]))
+    assert (summary["size"].sum() + (labels == -1).sum()) == len(frame)
