@@ -219,7 +219,6 @@ def measure(corpus_path: Path, n: int, embedder: str, repeat: int, workdir: Path
 
 def measure_resume(corpus_path: Path, n: int, embedder: str, workdir: Path, models: Path, env: dict) -> dict:
     """Kill a run once some embeddings are stored, re-run it, report what was re-embedded."""
-    sys.path.insert(0, str(SRC))
     from criteria_nlp.embed import get_embedder
 
     cache = fresh_cache(workdir, f"cache-resume-{embedder}-{n}", models)
