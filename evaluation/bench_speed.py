@@ -219,7 +219,6 @@ def measure(corpus_path: Path, n: int, embedder: str, repeat: int, workdir: Path
 
 def measure_resume(corpus_path: Path, n: int, embedder: str, workdir: Path, models: Path, env: dict) -> dict:
     """Kill a run once some embeddings are stored, re-run it, report what was re-embedded."""
-    sys.path.insert(0, str(SRC))
     from criteria_nlp.embed import get_embedder
 
     cache = fresh_cache(workdir, f"cache-resume-{embedder}-{n}", models)
@@ -384,15 +383,16 @@ def write_markdown(results: dict, path: Path) -> None:
         "",
         "## End to end and per stage (cold run: empty embedding cache)",
         "",
-        "| answers | embedder | repeats | wall s | answers/s | peak RSS MB | warm wall s | warm/cold | embedder alone s (texts/s) | after-embed / embedder alone |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| answers | embedder | repeats | wall s | answers/s | peak RSS MB | warm wall s | warm/cold | embedder alone s (texts/s) | after-embed / embedder alone | whole run / embedder alone |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in entries:
         s = e["summary"]
         lines.append(
             f"| {e['n']:,} | {e['embedder']} | {s['repeats']} | {s['cold_wall_s']:.1f} | {s['answers_per_s']:,} | "
             f"{s['cold_rss_mb']:,.0f} | {s['warm_wall_s']:.1f} | {s['warm_ratio']:.1%} | "
-            f"{s['alone_embed_s']:.1f} ({s['alone_texts_per_s']:,}) | {s['overhead_ratio']:.1%} |"
+            f"{s['alone_embed_s']:.1f} ({s['alone_texts_per_s']:,}) | {s['overhead_ratio']:.1%} | "
+            f"{s['cold_wall_s'] / s['alone_embed_s']:.2f}× |"
         )
     stages = list(dict.fromkeys(st for e in entries for st in e["summary"]["stages"]))
     lines += ["", "Stage times (s, cold run, from manifest.json `timings_seconds`):", "",

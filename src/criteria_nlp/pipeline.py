@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import os
 import platform
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -88,8 +89,6 @@ class StageTimer:
         finally:
             self.timings[name] = round(time.perf_counter() - start, 3)
             if self.report:
-                import sys
-
                 print(f"  {name}: {self.timings[name]:.1f} s", file=sys.stderr, flush=True)
 
 
