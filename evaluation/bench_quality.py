@@ -242,13 +242,14 @@ def run_learned(name, frame, vectors, embedder, train, seed) -> tuple[list[dict]
                                  texts=list(texts[test]), languages=list(frame["language"].to_numpy()[test]), seed=seed)
     pred, confidence = table["code"].to_numpy(), table["confidence"].to_numpy()
     add("criteria-nlp learned assigner (`assign --train`)", pred, confidence, time.perf_counter() - start,
-        f"C={ours.C_}, T={ours.temperature_:.2f}, codebook prior weight {ours.prior_weight_}, {ours.n_self_trained_} self-trained")
+        f"words {'kept' if ours.use_words_ else 'dropped'} by CV, C={ours.C_}, T={ours.temperature_:.2f}, "
+        f"vote weight {ours.vote_weight_}, codebook prior weight {ours.prior_weight_}")
     from criteria_nlp.evaluate import coverage_curve
 
     curve = coverage_curve(gold[test], pred, confidence, thresholds=[0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
     for kwargs, label in ((dict(lexical=False, n_neighbours=0), "class-balanced LR on e5 only"),
-                          (dict(n_neighbours=0), "+ words, no neighbour vote, no codebook prior"),
-                          (dict(), "+ words + neighbour vote, no codebook prior"),
+                          (dict(lexical=True, n_neighbours=0), "+ words always, no neighbour vote, no codebook prior"),
+                          (dict(), "+ words if CV keeps them + neighbour vote, no codebook prior"),
                           (dict(self_training=True), "+ self-training, no codebook prior")):
         start = time.perf_counter()
         ablation = LearnedAssigner(seed=seed, **kwargs).fit(vectors[train], gold[train], texts=list(texts[train]),
