@@ -74,50 +74,61 @@ def split_half(frame: pd.DataFrame, seed: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ discovery
-def run_discovery(frame, vectors, seed, use_bertopic) -> list[dict]:
+def run_discovery(frame, vectors, seeds, use_bertopic) -> list[dict]:
+    """Each seed-dependent method runs once per seed; the table shows the mean over seeds
+    (and the AMI's standard deviation): one lucky or unlucky seed decides nothing."""
     from sklearn.cluster import KMeans
-
-    gold, languages = frame["gold"].to_numpy(), frame["language"].tolist()
-    k = len(set(gold))
-    rows = []
-
-    def add(method, labels, seconds, note=""):
-        labels = np.asarray(labels, dtype=int)
-        scores = cluster_metrics(gold, labels)
-        row = {"method": method, "clusters": scores["n_clusters"], "unassigned": scores["unassigned"],
-               "AMI": scores["ami"], "AMI (unassigned excluded)": scores["excluded"]["ami"], "NMI": scores["nmi"],
-               "ARI": scores["ari"], "V": scores["v_measure"], "homog.": scores["homogeneity"],
-               "compl.": scores["completeness"], "purity": scores["purity"], "seconds": seconds, "note": note}
-        if "pair" in frame:
-            row["consistency"] = cross_lingual_consistency(labels, frame["pair"], languages)
-        rows.append(row)
-        return labels
-
-    start = time.perf_counter()
-    ours = Discoverer(seed=seed).fit(vectors, languages, frame["id"].tolist(), frame["text"].tolist())
-    add("criteria-nlp discover (K chosen)", ours.labels_, time.perf_counter() - start, ours.k_choice_)
-    start = time.perf_counter()
-    given = Discoverer(n_clusters=k, seed=seed).fit(vectors, languages, frame["id"].tolist(), frame["text"].tolist())
-    add(f"criteria-nlp discover (K={k} given)", given.labels_, time.perf_counter() - start)
-    start = time.perf_counter()
-    add(f"e5 + KMeans (true K={k})", KMeans(k, random_state=seed, n_init="auto").fit_predict(vectors), time.perf_counter() - start)
-    start = time.perf_counter()
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    gold, languages = frame["gold"].to_numpy(), frame["language"].tolist()
+    ids, texts = frame["id"].tolist(), frame["text"].tolist()
+    k = len(set(gold))
     tfidf = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(frame["text"].str.lower())
-    add(f"TF-IDF + KMeans (true K={k})", KMeans(k, random_state=seed, n_init="auto").fit_predict(tfidf), time.perf_counter() - start)
+
+    def ours(**kwargs):
+        def run(seed):
+            model = Discoverer(seed=seed, **kwargs).fit(vectors, languages, ids, texts)
+            return model.labels_, f"K={model.n_clusters_}"
+        return run
+
+    methods = [
+        ("criteria-nlp discover (K chosen)", ours()),
+        (f"criteria-nlp discover (K={k} given)", ours(n_clusters=k)),
+        (f"e5 + KMeans (true K={k})", lambda seed: (KMeans(k, random_state=seed, n_init="auto").fit_predict(vectors), "")),
+        (f"TF-IDF + KMeans (true K={k})", lambda seed: (KMeans(k, random_state=seed, n_init="auto").fit_predict(tfidf), "")),
+    ]
     if use_bertopic:
-        for nr_topics, name in ((None, "BERTopic defaults"), (k, f"BERTopic nr_topics={k}")):
-            start = time.perf_counter()
-            topics = bertopic_topics(frame["text"].tolist(), vectors, seed, nr_topics)
-            add(name, topics, time.perf_counter() - start, "UMAP seeded; otherwise library defaults")
+        methods += [
+            ("BERTopic defaults", lambda seed: (bertopic_topics(texts, vectors, seed, None), "")),
+            (f"BERTopic nr_topics={k}", lambda seed: (bertopic_topics(texts, vectors, seed, k), "")),
+        ]
     if "pair" in frame:
-        start = time.perf_counter()
-        raw = Discoverer(seed=seed, centre_languages=False).fit(vectors, languages, frame["id"].tolist(), frame["text"].tolist())
-        add("criteria-nlp discover, no language centring", raw.labels_, time.perf_counter() - start, raw.k_choice_)
-        start = time.perf_counter()
-        novote = Discoverer(seed=seed, vote=0).fit(vectors, languages, frame["id"].tolist(), frame["text"].tolist())
-        add("criteria-nlp discover, no neighbour agreement", novote.labels_, time.perf_counter() - start, novote.k_choice_)
+        methods += [
+            ("criteria-nlp discover, no language centring", ours(centre_languages=False)),
+            ("criteria-nlp discover, no neighbour agreement", ours(vote=0)),
+        ]
+    rows = []
+    for method, run in methods:
+        per_seed, notes, seconds = [], [], []
+        for seed in seeds:
+            start = time.perf_counter()
+            labels, note = run(seed)
+            seconds.append(time.perf_counter() - start)
+            labels = np.asarray(labels, dtype=int)
+            scores = cluster_metrics(gold, labels)
+            row = {"clusters": scores["n_clusters"], "unassigned": scores["unassigned"], "AMI": scores["ami"],
+                   "AMI (unassigned excluded)": scores["excluded"]["ami"], "NMI": scores["nmi"], "ARI": scores["ari"],
+                   "V": scores["v_measure"], "homog.": scores["homogeneity"], "compl.": scores["completeness"],
+                   "purity": scores["purity"]}
+            if "pair" in frame:
+                row["consistency"] = cross_lingual_consistency(labels, frame["pair"], languages)
+            per_seed.append(row)
+            notes.append(note)
+        table = pd.DataFrame(per_seed)
+        summary = {"method": method, **table.mean().to_dict(), "AMI sd": float(table["AMI"].std(ddof=0)),
+                   "AMI by seed": " / ".join(f"{v:.3f}" for v in table["AMI"]), "seconds": float(np.mean(seconds)),
+                   "note": ", ".join(n for n in notes if n)}
+        rows.append(summary)
     return rows
 
 
@@ -231,13 +242,14 @@ def run_learned(name, frame, vectors, embedder, train, seed) -> tuple[list[dict]
                                  texts=list(texts[test]), languages=list(frame["language"].to_numpy()[test]), seed=seed)
     pred, confidence = table["code"].to_numpy(), table["confidence"].to_numpy()
     add("criteria-nlp learned assigner (`assign --train`)", pred, confidence, time.perf_counter() - start,
-        f"C={ours.C_}, T={ours.temperature_:.2f}, codebook prior weight {ours.prior_weight_}, {ours.n_self_trained_} self-trained")
+        f"words {'kept' if ours.use_words_ else 'dropped'} by CV, C={ours.C_}, T={ours.temperature_:.2f}, "
+        f"vote weight {ours.vote_weight_}, codebook prior weight {ours.prior_weight_}")
     from criteria_nlp.evaluate import coverage_curve
 
     curve = coverage_curve(gold[test], pred, confidence, thresholds=[0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
     for kwargs, label in ((dict(lexical=False, n_neighbours=0), "class-balanced LR on e5 only"),
-                          (dict(n_neighbours=0), "+ words, no neighbour vote, no codebook prior"),
-                          (dict(), "+ words + neighbour vote, no codebook prior"),
+                          (dict(lexical=True, n_neighbours=0), "+ words always, no neighbour vote, no codebook prior"),
+                          (dict(), "+ words if CV keeps them + neighbour vote, no codebook prior"),
                           (dict(self_training=True), "+ self-training, no codebook prior")):
         start = time.perf_counter()
         ablation = LearnedAssigner(seed=seed, **kwargs).fit(vectors[train], gold[train], texts=list(texts[train]),
@@ -256,7 +268,8 @@ def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", default=",".join(CORPORA), help="comma-separated: " + ", ".join(CORPORA))
     parser.add_argument("--embedder", default="e5")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the splits and of everything but discovery")
+    parser.add_argument("--seeds", default="0,1,2", help="discovery runs once per seed and reports the mean")
     parser.add_argument("--limit", type=int, default=None, help="at most this many answers per corpus (for quick checks)")
     parser.add_argument("--no-bertopic", action="store_true", help="skip BERTopic (installed with the eval extra)")
     parser.add_argument("--output", default=str(HERE / "results" / "quality.md"))
@@ -283,8 +296,8 @@ def main(argv=None) -> str:
         lines = [f"## {name}", "",
                  f"{len(frame)} answers with a gold label, {frame['gold'].nunique()} labels, "
                  f"{frame['language'].nunique()} language(s); learned/shots split: {int(train.sum())} train / {int((~train).sum())} test.", ""]
-        discovery = pd.DataFrame(run_discovery(frame, vectors, args.seed, use_bertopic))
-        lines += ["### Discovery (scored against the gold labels)", "", fmt(discovery), ""]
+        discovery = pd.DataFrame(run_discovery(frame, vectors, [int(x) for x in args.seeds.split(",")], use_bertopic))
+        lines += [f"### Discovery (scored against the gold labels; mean over seeds {args.seeds})", "", fmt(discovery), ""]
         if "pair" in frame:
             lines += ["### Language neutrality (cross-lingual consistency per language)", "",
                       fmt(language_neutrality(frame, vectors, args.seed)), ""]

@@ -25,7 +25,7 @@ def test_learned_assigner_fits_and_predicts_consistently():
     X, y, _ = coded_vectors()
     model = LearnedAssigner(lexical=False, self_training=False).fit(X, y)
     assert list(model.classes_) == ["C0", "C1", "C2", "C3"]
-    assert model.C_ in model.cv_scores_
+    assert (model.use_words_, model.C_) in model.cv_scores_
     first = model.predict_proba(X)
     np.testing.assert_allclose(first.sum(axis=1), 1.0)
     np.testing.assert_array_equal(first, model.predict_proba(X))  # predict never refits
@@ -66,6 +66,9 @@ def test_words_and_self_training_use_texts():
     assert model.n_self_trained_ > 0
     with pytest.raises(ValueError):
         model.predict(X[40:])  # lexical models need the texts
+    auto = LearnedAssigner().fit(X[:40], y[:40], texts=texts[:40])
+    assert auto.use_words_  # cross-validation keeps the words when they carry the codes
+    assert not LearnedAssigner().fit(X[:40], y[:40]).use_words_  # no texts: embedding only
 
 
 def test_codebook_prior_is_weighted_by_cross_validation():

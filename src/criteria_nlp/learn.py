@@ -5,7 +5,8 @@
 - a multinomial logistic regression with class-balanced weights (macro-F1 counts every code
   equally, and survey codebooks are very unbalanced) whose regularisation C is chosen by
   stratified cross-validation on the training answers;
-- optional lexical features (TF-IDF of word and character n-grams) beside the embedding:
+- lexical features (TF-IDF of word and character n-grams) beside the embedding, kept when
+  cross-validation says they help:
   analysts' codes often hinge on a domain word ("Ampel", "éclairage") that a small sentence
   model blurs;
 - agreement with the nearest coded answers (a 10-nearest-neighbour vote in e5 space)
@@ -71,7 +72,8 @@ class LearnedAssigner:
     ----------
     C : float or None — inverse regularisation; None = chosen by cross-validation in `C_grid`.
     class_weight : "balanced" or None.
-    lexical : add TF-IDF word + character features of the texts (needs texts in fit/predict).
+    lexical : add TF-IDF word + character features of the texts (needs texts in fit/predict);
+        "auto" (default) keeps them only when cross-validation says they help.
     lexical_weight : scale of the lexical block relative to the embedding block.
     self_training : add confidently predicted unlabeled answers (given to `fit` as
         `unlabeled_X`) to the training set, once.
@@ -83,7 +85,7 @@ class LearnedAssigner:
     """
 
     def __init__(self, C: float | None = None, C_grid: Sequence[float] = DEFAULT_C_GRID, class_weight: str | None = "balanced",
-                 lexical: bool = True, lexical_weight: float = 0.5, self_training: bool = False, self_training_share: float = 0.5,
+                 lexical: bool | str = "auto", lexical_weight: float = 0.5, self_training: bool = False, self_training_share: float = 0.5,
                  n_neighbours: int = 10,
                  min_confidence: float = 0.0, cv_folds: int = 5, seed: int = 0):
         self.C = C
@@ -99,12 +101,12 @@ class LearnedAssigner:
         self.n_neighbours = n_neighbours
 
     # ----------------------------------------------------------------- features
-    def _features(self, X: np.ndarray, texts: Sequence[str] | None):
+    def _features(self, X: np.ndarray, texts: Sequence[str] | None, words: bool | None = None):
         X = np.asarray(X, dtype=np.float64)
-        if not self.lexical:
+        if not (self.use_words_ if words is None else words):
             return X
         if texts is None:
-            raise ValueError("lexical=True needs the answer texts in fit and predict")
+            raise ValueError("this model uses words: pass the answer texts to predict")
         from scipy import sparse
 
         return sparse.hstack([sparse.csr_matrix(X), self.lexical_weight * self.lexicon_.transform(texts)]).tocsr()
@@ -191,20 +193,27 @@ class LearnedAssigner:
         if len(self.classes_) < 2:
             raise ValueError("learning needs at least two different codes among the coded answers")
         y_index = np.searchsorted(self.classes_, y)
-        if self.lexical:
-            corpus = list(texts or []) + [str(t) for t in (unlabeled_texts or [])]
+        if self.lexical is True and texts is None:
+            raise ValueError("lexical features need the answer texts in fit and predict (or lexical=False)")
+        # Words help when there are enough coded answers in each language; cross-validation
+        # decides (with "auto"), together with C.
+        options = {"auto": (False, True), True: (True,), False: (False,)}[self.lexical] if texts is not None else (False,)
+        if True in options:
+            corpus = list(texts) + [str(t) for t in (unlabeled_texts or [])]
             self.lexicon_ = LexicalFeatures().fit(corpus)
-        F = self._features(X, texts)
+        features = {words: self._features(X, texts, words) for words in options}
 
         self._X_sorted, self._oof_votes_ = X, np.zeros((len(X), len(self.classes_)))
         grid = [self.C] if self.C is not None else list(self.C_grid)
-        self.cv_scores_, oof_by_C = {}, {}
-        for C in grid:
-            oof = self._out_of_fold(F, y_index, C)
-            oof_by_C[C] = oof
-            self.cv_scores_[C] = round(float(f1_score(y_index, oof.argmax(axis=1), average="macro")), 4)
-        self.C_ = max(grid, key=lambda c: (self.cv_scores_[c], -c))
-        oof = oof_by_C[self.C_]
+        self.cv_scores_, oof_by_choice = {}, {}
+        for words in options:
+            for C in grid:
+                oof = self._out_of_fold(features[words], y_index, C)
+                oof_by_choice[(words, C)] = oof
+                self.cv_scores_[(words, C)] = round(float(f1_score(y_index, oof.argmax(axis=1), average="macro")), 4)
+        self.use_words_, self.C_ = max(self.cv_scores_, key=lambda choice: (self.cv_scores_[choice], not choice[0], -choice[1]))
+        F = features[self.use_words_]
+        oof = oof_by_choice[(self.use_words_, self.C_)]
         logits = np.log(np.clip(oof, 1e-9, 1.0))
         # The codebook's own opinion (zero-shot), weighted by what it adds on held-out answers.
         self.prior_weight_ = 0.0
@@ -332,7 +341,7 @@ def learned_assign(vectors: np.ndarray, training: "pd.DataFrame", training_vecto
 
     import pandas as pd
 
-    lexical = texts is not None
+    lexical = "auto" if texts is not None else False
     prior = unlabeled_prior = None
     if codebook is not None and embedder is not None and set(training["code"]) & {c.code for c in codebook.codable()}:
         from .assign import zero_shot_assign
@@ -342,9 +351,9 @@ def learned_assign(vectors: np.ndarray, training: "pd.DataFrame", training_vecto
         unlabeled_prior = pd.DataFrame(zero_shot.predict_proba(vectors, languages), columns=zero_shot.classes_)
         prior = pd.DataFrame(zero_shot.predict_proba(training_vectors, training["language"].tolist()), columns=zero_shot.classes_)
     assigner = LearnedAssigner(lexical=lexical, min_confidence=min_confidence, seed=seed).fit(
-        training_vectors, training["code"].tolist(), texts=training["text"].tolist() if lexical else None,
-        unlabeled_X=vectors, unlabeled_texts=list(texts) if lexical else None, prior=prior, unlabeled_prior=unlabeled_prior)
-    proba = assigner.predict_proba(vectors, list(texts) if lexical else None, unlabeled_prior)
+        training_vectors, training["code"].tolist(), texts=training["text"].tolist() if texts is not None else None,
+        unlabeled_X=vectors, unlabeled_texts=list(texts) if texts is not None else None, prior=prior, unlabeled_prior=unlabeled_prior)
+    proba = assigner.predict_proba(vectors, list(texts) if texts is not None else None, unlabeled_prior)
     table = assignment_table(proba, assigner.classes_, codebook, min_confidence, languages, top_k)
     for column in [c for c in table.columns if c.startswith("code_label")]:
         code_column = column.replace("code_label", "code")
