@@ -21,6 +21,19 @@ def _embedder(name: str, cache_dir, seed: int):
     return get_embedder(name, cache_dir=cache_dir, seed=seed)
 
 
+def _embedded_answers(input, *, text_col, id_col, lang_col, redact, embedder, cache_dir, seed, show_progress):
+    """Read, detect languages, optionally redact, and embed the answers (non-answers left out):
+    the shared first half of the single-stage commands. Returns (answers, coded, vectors, backend)."""
+    corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col)
+    answers = prepare_answers(corpus)
+    if redact:
+        answers, _ = redact_answers(answers)
+    coded = answers["status"] == "answer"
+    backend = _embedder(embedder, cache_dir, seed)
+    vectors = embed_answers(answers.loc[coded, "text"].tolist(), backend, show_progress)
+    return answers, coded, vectors, backend
+
+
 def embed_file(input, output, *, text_col="text", id_col=None, embedder="e5", seed=0, cache_dir=None, show_progress=True) -> dict:
     """Write one float32 vector per answer (input order, empty rows skipped) to a .npy file."""
     import io
@@ -46,13 +59,9 @@ def assign_file(
     from .pipeline import RunConfig, assign_answers
 
     book = load_codebook(codebook)
-    corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col)
-    answers = prepare_answers(corpus)
-    if redact:
-        answers, _ = redact_answers(answers)
-    coded = answers["status"] == "answer"
-    backend = _embedder(embedder, cache_dir, seed)
-    vectors = embed_answers(answers.loc[coded, "text"].tolist(), backend, show_progress)
+    answers, coded, vectors, backend = _embedded_answers(
+        input, text_col=text_col, id_col=id_col, lang_col=lang_col, redact=redact,
+        embedder=embedder, cache_dir=cache_dir, seed=seed, show_progress=show_progress)
     config = RunConfig(input=Path(input), outdir=Path("."), text_col=text_col, min_confidence=min_confidence, seed=seed,
                        train=Path(train) if train else None, label_col=label_col, shots=shots, top_k=top_k)
     table, _ = assign_answers(config, answers, coded, vectors, book, backend)
@@ -74,13 +83,9 @@ def cluster_file(
     Non-answers are left out (cluster -1) before clustering; duplicates are clustered once."""
     from .discover import Discoverer, cluster_summary
 
-    corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col)
-    answers = prepare_answers(corpus)
-    if redact:
-        answers, _ = redact_answers(answers)
-    coded = answers["status"] == "answer"
-    backend = _embedder(embedder, cache_dir, seed)
-    vectors = embed_answers(answers.loc[coded, "text"].tolist(), backend, show_progress)
+    answers, coded, vectors, _ = _embedded_answers(
+        input, text_col=text_col, id_col=id_col, lang_col=lang_col, redact=redact,
+        embedder=embedder, cache_dir=cache_dir, seed=seed, show_progress=show_progress)
     rows = answers.loc[coded]
     model = Discoverer(n_clusters=n_clusters, max_unassigned=max_unassigned, seed=seed).fit(
         vectors, languages=rows["language"].tolist(), keys=rows["id"].tolist(), texts=rows["text"].tolist())
