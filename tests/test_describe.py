@@ -90,3 +90,18 @@ def test_content_words_wrongly_listed_as_stop_words_are_kept():
 
     assert "lavoro" not in stop_words("it") and "il" in stop_words("it")
     assert content_lemmas(["avere un lavoro vicino a casa"], "it") == [["lavoro", "casa"]]
+
+
+def test_analysis_is_kept_once_per_text_and_survives_a_full_cache(monkeypatch):
+    from criteria_nlp import lemmas
+
+    texts = ["avere un lavoro vicino a casa", "una casa pulita", "avere un lavoro vicino a casa"]
+    expected = [["lavoro", "casa"], ["casa", "pulito"], ["lavoro", "casa"]]
+    assert lemmas.content_lemmas(texts, "it") == expected
+    first = lemmas.analyse(texts, "it")
+    assert first[0] is first[2]  # one analysis per distinct text
+    # A cache smaller than the texts at hand: same answers, nothing lost.
+    monkeypatch.setattr(lemmas, "MAX_ANALYSED", 1)
+    monkeypatch.setattr(lemmas, "_ANALYSED", {})
+    assert lemmas.content_lemmas(texts, "it") == expected
+    assert lemmas.content_lemmas(texts[:1], "it") == expected[:1]

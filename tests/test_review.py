@@ -127,6 +127,9 @@ def test_citizen_text_never_becomes_a_formula(tmp_path):
         assert cell.data_type == "s" and cell.value == text  # readable and unchanged
         assert cell.quotePrefix
     assert shown[f"x{len(FORMULAS)}"].value == "texte\ufffdavec contrôle"
+    # Body cells share one style record: a quote prefix must not leak to the cells after it.
+    assert not shown[f"x{len(FORMULAS) + 1}"].quotePrefix
+    assert all(cell.alignment.wrap_text and cell.alignment.vertical == "top" for cell in shown.values())
     for sheet in wb.worksheets:
         for row in sheet.iter_rows():
             for cell in row:

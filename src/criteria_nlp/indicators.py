@@ -31,6 +31,9 @@ INDICATOR_COLUMNS = (
 )
 DRAFT_NOTE = "DRAFT: machine-drafted wording, to validate with the citizen group before any use"
 MAX_QUOTED = 3
+# A name is read from the group's most central answers; beyond a few hundred the phrase search
+# (each candidate phrase checked against every answer) only costs time.
+MAX_NAMING_TEXTS = 200
 
 
 @lru_cache(maxsize=None)
@@ -136,7 +139,7 @@ def _spans(tokens, tagged: bool) -> list[tuple[int, int]]:
                     spans.append((start, j))
         return spans
     run: list[int] = []
-    for i, tok in enumerate(tokens + [None]):
+    for i, tok in enumerate([*tokens, None]):
         if tok is not None and tok.is_content:
             run.append(i)
             continue
@@ -253,7 +256,7 @@ def _indicator(desc, language, family, analyst_names, texts, ids, languages, que
     # unless they are too few to speak for the group.
     pool = positive if len(positive) >= max(2, len(members) / 3) else members
     phrase, with_article = object_phrase(
-        [texts[r] for r in pool], language, desc.term_weights.get(language, {}),
+        [texts[r] for r in pool[:MAX_NAMING_TEXTS]], language, desc.term_weights.get(language, {}),
         articles=wording.spec.get("articles", []) if not wording.fallback_for else (),
     )
     name_spec = wording.spec.get("name", {})

@@ -68,6 +68,7 @@ def _pipeline(language: str):
         return spacy.blank("xx"), False
 
 
+@lru_cache(maxsize=500_000)
 def _lookup_lemma(word: str, language: str) -> str:
     import simplemma
 
@@ -77,12 +78,31 @@ def _lookup_lemma(word: str, language: str) -> str:
         return word.casefold()
 
 
-def analyse(texts: list[str], language: str) -> list[list[Token]]:
+# The same answers are analysed for cluster keyphrases, code keyphrases and indicator
+# names: keep each (language, text) analysis once. Bounded so 100k+ answers cannot grow it
+# without limit; on overflow it simply starts again.
+_ANALYSED: dict[tuple[str, str], tuple[Token, ...]] = {}
+MAX_ANALYSED = 300_000
+
+
+def analyse(texts: list[str], language: str) -> list[tuple[Token, ...]]:
     """Tokens of each text, with lower-cased lemmas and stop-word flags."""
+    texts = [str(t) for t in texts]
+    missing = [t for t in dict.fromkeys(texts) if (language, t) not in _ANALYSED]
+    if len(missing) > MAX_ANALYSED:  # more distinct texts than the cache holds
+        analysed = dict(zip(missing, _analyse_uncached(missing, language)))
+        return [analysed[t] if t in analysed else _ANALYSED[(language, t)] for t in texts]
+    if missing:
+        if len(_ANALYSED) + len(missing) > MAX_ANALYSED:
+            _ANALYSED.clear()
+        _ANALYSED.update(((language, t), tokens) for t, tokens in zip(missing, _analyse_uncached(missing, language)))
+    return [_ANALYSED[(language, t)] for t in texts]
+
+
+def _analyse_uncached(texts: list[str], language: str):
     nlp, tagged = _pipeline(language)
     stops = stop_words(language)
-    out: list[list[Token]] = []
-    for doc in nlp.pipe([str(t) for t in texts], batch_size=256):
+    for doc in nlp.pipe(texts, batch_size=256):
         tokens = []
         for tok in doc:
             if tok.is_space:
@@ -99,8 +119,7 @@ def analyse(texts: list[str], language: str) -> list[list[Token]]:
                 pos = gender = number = ""
             is_stop = tok.text.casefold() in stops or lemma in stops or word.casefold() in stops
             tokens.append(Token(tok.text, lemma, pos, gender, number, is_stop, is_word))
-        out.append(tokens)
-    return out
+        yield tuple(tokens)
 
 
 def content_lemmas(texts: list[str], language: str) -> list[list[str]]:

@@ -438,6 +438,8 @@ def set_text_cell(cell, value) -> None:
 
 
 def _write_table(ws, columns: list[tuple[str, bool, int]], rows: list[list], wrap: bool = True) -> None:
+    from copy import copy
+
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -450,12 +452,19 @@ def _write_table(ws, columns: list[tuple[str, bool, int]], rows: list[list], wra
         cell.fill = editable_fill if editable else readonly_fill
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.column_dimensions[get_column_letter(j)].width = width
-    alignment = Alignment(wrap_text=wrap, vertical="top")
+    # Body cells share one style record: openpyxl hashes and compares a new style object on
+    # every `cell.alignment = ...`, which dominated the time to write a 10,000-answer workbook;
+    # copying the record is what openpyxl itself does when it applies a named style.
+    body = None
     for i, values in enumerate(rows, start=2):
         for j, value in enumerate(values, start=1):
             cell = ws.cell(row=i, column=j)
-            set_text_cell(cell, value)
-            cell.alignment = alignment
+            if body is None:
+                cell.alignment = Alignment(wrap_text=wrap, vertical="top")
+                body = copy(cell._style)
+            else:
+                cell._style = copy(body)
+            set_text_cell(cell, value)  # after the style: it may add a quote prefix to it
     ws.freeze_panes = "B2"
     if rows:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
