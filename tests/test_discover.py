@@ -154,3 +154,27 @@ def test_groups_inside_codes_get_global_ids():
     summary = cluster_summary(frame, labels, vectors)
     assert list(summary["cluster"]) == sorted(set(labels[labels >= 0]))
     assert (summary["size"].sum() + (labels == -1).sum()) == len(frame)
+
+
+def test_top_k_matches_a_stable_full_sort_ties_included():
+    from criteria_nlp.discover import _top_k
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        scores = rng.integers(0, 4, size=(6, 11)).astype(float)  # many ties
+        scores[0, 2] = -np.inf
+        k = int(rng.integers(0, 12))
+        assert (_top_k(scores, k) == np.argsort(-scores, axis=1, kind="stable")[:, :k]).all()
+
+
+def test_large_corpora_solver_finds_the_same_clusters(monkeypatch):
+    """Beyond LOBPCG_FROM answers the spectral embedding uses LOBPCG (ARPACK's factorisation
+    costs minutes and gigabytes there): on the same data it must find the same clusters."""
+    import criteria_nlp.discover as discover
+
+    frame, vectors = parallel_corpus(n_topics=6, per_topic=40, languages=("fr", "nl", "it"))
+    exact = fit(frame, vectors)
+    monkeypatch.setattr(discover, "LOBPCG_FROM", 10)
+    fast = fit(frame, vectors)
+    assert fast.n_clusters_ == exact.n_clusters_ and fast.k_scores_ == exact.k_scores_
+    assert cluster_metrics(exact.labels_, fast.labels_)["ami"] > 0.99
