@@ -52,6 +52,9 @@ def test_run_writes_contract_outputs(small_input, tmp_path):
     assert manifest["input"]["sha256"] == result.manifest["input"]["sha256"]
     assert manifest["counts"]["skipped"] == 1 and manifest["counts"]["non_answers"] == 1
     assert {"read", "language", "embed", "assign", "discover"} <= set(manifest["timings_seconds"])
+    peaks = list(manifest["peak_rss_mb_after_stage"].values())
+    assert list(manifest["peak_rss_mb_after_stage"]) == list(manifest["timings_seconds"])
+    assert peaks == sorted(peaks) and peaks[0] > 10  # a process peak only grows; MB, not bytes
     assert manifest["seed"] == 0 and manifest["packages"]["pandas"]
     assert (tmp_path / "out" / "clusters.csv").exists()
 

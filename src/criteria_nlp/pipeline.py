@@ -72,12 +72,22 @@ class RunResult:
     comparison: pd.DataFrame | None = None
 
 
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MB (the stage that raises it is the one
+    that needed it)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
 class StageTimer:
     """Collects per-stage wall times for the manifest; with ``report=True`` also says on stderr
     when each stage is done and how long it took (long stages draw their own progress bars)."""
 
     def __init__(self, report: bool = False):
         self.timings: dict[str, float] = {}
+        self.peak_rss_mb: dict[str, float] = {}  # the process's peak RSS when each stage ended
         self.report = report
 
     @contextlib.contextmanager
@@ -88,6 +98,7 @@ class StageTimer:
             yield
         finally:
             self.timings[name] = round(time.perf_counter() - start, 3)
+            self.peak_rss_mb[name] = peak_rss_mb()
             if self.report:
                 print(f"  {name}: {self.timings[name]:.1f} s", file=sys.stderr, flush=True)
 
@@ -191,6 +202,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
                                  projection_note=note, gold_col=config.gold_col, manifest=manifest,
                                  correction=config.correction, seed=config.seed, indicators=indicators)
             manifest["timings_seconds"] = dict(timer.timings)
+            manifest["peak_rss_mb_after_stage"] = dict(timer.peak_rss_mb)
             write_json_atomic(outdir / "manifest.json", manifest)
     return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings,
                      indicators=indicators, decisions_report=pd.DataFrame(decision_report), comparison=comparison)
