@@ -207,6 +207,7 @@ def measure(corpus_path: Path, n: int, embedder: str, repeat: int, workdir: Path
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         measured.pop("stdout")
         measured["timings"] = manifest["timings_seconds"]
+        measured["peak_rss_after_stage"] = manifest.get("peak_rss_mb_after_stage", {})
         measured["embedding_cache"] = manifest.get("embedding_cache", {})
         measured["answers_per_s"] = round(n / measured["wall_s"], 1)
         result[phase] = measured
@@ -349,6 +350,7 @@ def summarise(entry: dict) -> dict:
         "alone_texts": runs[0]["alone"]["texts"],
         "alone_texts_per_s": _median([r["alone"]["texts_per_s"] for r in runs]),
         "stages": {s: _median([r["cold"]["timings"].get(s) for r in runs]) for s in stages},
+        "stage_rss": {s: max((r["cold"].get("peak_rss_after_stage") or {}).get(s, 0) for r in runs) or None for s in stages},
         "warm_stages": {s: _median([r["warm"]["timings"].get(s) for r in runs]) for s in stages},
         "after_embed": after,
     }
@@ -409,6 +411,17 @@ def write_markdown(results: dict, path: Path) -> None:
         st = e["summary"]["warm_stages"]
         lines.append(f"| {e['n']:,} | {e['embedder']} | " + " | ".join(
             "" if st.get(x) is None else f"{st[x]:.2f}" for x in stages) + " |")
+
+    if any(any(e["summary"]["stage_rss"].values()) for e in entries):
+        lines += ["", "Peak RSS of the run so far when each stage ended (MB, cold run, from manifest.json "
+                  "`peak_rss_mb_after_stage`; the stage that raises it is the one that needed the memory):", "",
+                  "| answers | embedder | " + " | ".join(stages) + " |",
+                  "|---:|---|" + "---:|" * len(stages)]
+        for e in entries:
+            st = e["summary"]["stage_rss"]
+            if any(st.values()):
+                lines.append(f"| {e['n']:,} | {e['embedder']} | " + " | ".join(
+                    "" if not st.get(x) else f"{st[x]:,.0f}" for x in stages) + " |")
 
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     by_key = {(e["n"], e["embedder"]): e["summary"] for e in entries}

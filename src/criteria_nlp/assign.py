@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
+from .discover import unit_rows as _normalise_rows
 
 DEFAULT_MIN_CONFIDENCE = 0.25
 # Temperature for centred cosines when the codebook has no examples to calibrate on.
@@ -35,9 +36,6 @@ DEFAULT_CENTRED_TEMPERATURE = 0.05
 _TEMPERATURES = np.geomspace(0.002, 0.5, 60)
 
 
-def _normalise_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1.0, norms)
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -179,13 +177,12 @@ class LanguageCentring:
         return self
 
     def transform(self, X: np.ndarray, languages: Sequence[str] | None = None) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        means = np.tile(self.global_mean_, (len(X), 1))
-        if languages is not None:
-            for i, language in enumerate(languages):
-                if str(language) in self.means_:
-                    means[i] = self.means_[str(language)]
-        return _normalise_rows(X - means)
+        out = np.array(X, dtype=np.float64)  # the only full-size copy: centred and scaled in place
+        languages = np.asarray([str(lang) for lang in languages]) if languages is not None else np.full(len(out), "")
+        for language in np.unique(languages):
+            rows = languages == language
+            out[rows] -= self.means_.get(str(language), self.global_mean_)
+        return _normalise_rows(out, copy=False)
 
 
 class ZeroShotAssigner:

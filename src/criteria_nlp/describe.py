@@ -134,7 +134,7 @@ def describe(answers: pd.DataFrame, vectors: np.ndarray, by: str = "cluster") ->
     from .lemmas import content_lemmas
 
     answers = answers.reset_index(drop=True)
-    vectors = np.asarray(vectors, dtype=np.float64)
+    vectors = np.asarray(vectors)  # centring makes the one float64 copy
     if len(answers) != len(vectors):
         raise ValueError(f"describe: {len(answers)} answers but {len(vectors)} vectors")
     languages = _column(answers, "language").replace("", "und")

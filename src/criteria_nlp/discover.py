@@ -36,23 +36,32 @@ import pandas as pd
 UNASSIGNED = -1
 
 
-def _normalise(matrix: np.ndarray) -> np.ndarray:
+def unit_rows(matrix: np.ndarray, copy: bool = True) -> np.ndarray:
+    """Rows scaled to length 1 (zero rows stay zero); `copy=False` scales a float array in place
+    (100,000 answer vectors in float64 are 300 MB: copies add up)."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1.0, norms)
+    norms[norms == 0] = 1.0
+    if copy:
+        return matrix / norms
+    matrix /= norms
+    return matrix
+
+
+_normalise = unit_rows
 
 
 def centre_by_language(vectors: np.ndarray, languages: Sequence[str] | None, min_count: int = 5) -> np.ndarray:
     """Subtract each language's mean vector (languages with few answers use the global mean)."""
-    vectors = np.asarray(vectors, dtype=np.float64)
     if languages is None or len(vectors) == 0:
-        return vectors
+        return np.asarray(vectors, dtype=np.float64)
+    out = np.array(vectors, dtype=np.float64)  # the only full-size copy: centred and scaled in place
     languages = np.asarray([str(lang) for lang in languages])
-    out = vectors - vectors.mean(axis=0)
-    for language in np.unique(languages):
-        rows = languages == language
-        if rows.sum() >= min_count:
-            out[rows] = vectors[rows] - vectors[rows].mean(axis=0)
-    return _normalise(out)
+    global_mean = out.mean(axis=0)
+    rows_of = {language: languages == language for language in np.unique(languages)}
+    means = {language: out[rows].mean(axis=0) if rows.sum() >= min_count else global_mean for language, rows in rows_of.items()}
+    for language, rows in rows_of.items():
+        out[rows] -= means[language]
+    return unit_rows(out, copy=False)
 
 
 def canonical_labels(labels: np.ndarray, keys: Sequence[str]) -> np.ndarray:

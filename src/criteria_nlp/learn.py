@@ -29,14 +29,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from .assign import _TEMPERATURES, softmax
+from .discover import unit_rows as _unit
 
 DEFAULT_C_GRID = (1.0, 3.0, 10.0, 30.0)
 _VOTE_FLOOR = 0.05  # a code none of the neighbours has is unlikely, not impossible
-
-
-def _unit(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1.0, norms)
 
 
 def _log_loss(proba: np.ndarray, target: np.ndarray) -> float:

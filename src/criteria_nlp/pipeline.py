@@ -230,6 +230,7 @@ def describe_stage(answers: pd.DataFrame, vectors: np.ndarray, coded: pd.Series,
     codes.csv (the same description for every code used)."""
     from .describe import describe, descriptions_table
     from .indicators import draft_indicators
+    from .lemmas import forget_analyses
     from .review import group_names
 
     rows = answers.loc[coded].reset_index(drop=True)
@@ -239,6 +240,7 @@ def describe_stage(answers: pd.DataFrame, vectors: np.ndarray, coded: pd.Series,
     labels = {c: n for c, lang, n in zip(indicators["cluster"], indicators["language"], indicators["name"]) if main.get(c) == lang}
     code_labels = {c.code: c.label() for c in codebook}
     codes = descriptions_table(describe(rows, vectors, by="code"), rows, by="code", labels=code_labels)
+    forget_analyses()  # the token analyses of every answer: hundreds of MB at 100,000 answers
     return descriptions_table(descriptions, rows, by="cluster", labels=labels), indicators, codes
 
 
