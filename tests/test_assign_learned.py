@@ -25,7 +25,8 @@ def test_learned_assigner_fits_and_predicts_consistently():
     X, y, _ = coded_vectors()
     model = LearnedAssigner(lexical=False, self_training=False).fit(X, y)
     assert list(model.classes_) == ["C0", "C1", "C2", "C3"]
-    assert (model.use_words_, model.C_) in model.cv_scores_
+    assert (model.use_centring_, model.use_words_, model.C_) in model.cv_scores_
+    assert not model.use_centring_  # no languages given: nothing to centre
     first = model.predict_proba(X)
     np.testing.assert_allclose(first.sum(axis=1), 1.0)
     np.testing.assert_array_equal(first, model.predict_proba(X))  # predict never refits
@@ -69,6 +70,31 @@ def test_words_and_self_training_use_texts():
     auto = LearnedAssigner().fit(X[:40], y[:40], texts=texts[:40])
     assert auto.use_words_  # cross-validation keeps the words when they carry the codes
     assert not LearnedAssigner().fit(X[:40], y[:40]).use_words_  # no texts: embedding only
+
+
+def test_language_centring_carries_codes_to_a_language_without_coded_answers():
+    """Coded answers in fr and nl only; the answers to code are in it, whose vectors all lean
+    one way (a language direction). Removing each language's mean vector lets the codes carry
+    over; the model then needs the languages at predict time."""
+    X, y, _ = coded_vectors(n_codes=3, per_code=60, dim=24, spread=1.0, seed=5)
+    rng = np.random.RandomState(6)
+    offsets = {lang: 1.5 * rng.normal(size=24) for lang in ("fr", "nl", "it")}
+    languages = np.array([("fr", "nl", "it")[i % 3] for i in range(len(y))])
+    shifted = X + np.vstack([offsets[lang] for lang in languages])
+    shifted /= np.linalg.norm(shifted, axis=1, keepdims=True)
+    coded, to_code = languages != "it", languages == "it"
+    kwargs = dict(lexical=False, self_training=False, n_neighbours=0)
+    raw = LearnedAssigner(centre_languages=False, **kwargs).fit(shifted[coded], y[coded])
+    centred = LearnedAssigner(centre_languages=True, **kwargs).fit(
+        shifted[coded], y[coded], languages=languages[coded], unlabeled_X=shifted[to_code], unlabeled_languages=languages[to_code])
+    assert centred.use_centring_ and set(centred.centring_.means_) == {"fr", "nl", "it"}
+    raw_accuracy = (raw.predict(shifted[to_code]) == y[to_code]).mean()
+    centred_accuracy = (centred.predict(shifted[to_code], languages=languages[to_code]) == y[to_code]).mean()
+    assert centred_accuracy > raw_accuracy + 0.1 and centred_accuracy > 0.8
+    with pytest.raises(ValueError, match="languages"):
+        centred.predict(shifted[to_code])
+    auto = LearnedAssigner(**kwargs).fit(shifted[coded], y[coded], languages=languages[coded])
+    assert {key[0] for key in auto.cv_scores_} == {False, True}  # "auto": cross-validation decides
 
 
 def test_codebook_prior_is_weighted_by_cross_validation():

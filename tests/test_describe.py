@@ -105,3 +105,22 @@ def test_analysis_is_kept_once_per_text_and_survives_a_full_cache(monkeypatch):
     monkeypatch.setattr(lemmas, "_ANALYSED", {})
     assert lemmas.content_lemmas(texts, "it") == expected
     assert lemmas.content_lemmas(texts[:1], "it") == expected[:1]
+
+
+def test_analysis_prefetched_in_the_background_is_ready_for_describe(monkeypatch):
+    from criteria_nlp import lemmas
+
+    monkeypatch.setattr(lemmas, "_ANALYSED", {})
+    texts = {"it": ["una casa pulita", "avere un lavoro"], "nl": ["een betaalbare woning"]}
+    prefetch = lemmas.AnalysisPrefetch(texts)
+    prefetch.wait()
+    assert prefetch.error is None
+    assert {("it", "una casa pulita"), ("it", "avere un lavoro"), ("nl", "een betaalbare woning")} <= set(lemmas._ANALYSED)
+
+    def broken(texts, language):
+        raise RuntimeError("no lemmatiser")
+
+    monkeypatch.setattr(lemmas, "analyse", broken)
+    failed = lemmas.AnalysisPrefetch(texts)
+    failed.wait()  # never raises in the background: describe analyses again and reports
+    assert isinstance(failed.error, RuntimeError)

@@ -9,6 +9,9 @@
   cross-validation says they help:
   analysts' codes often hinge on a domain word ("Ampel", "éclairage") that a small sentence
   model blurs;
+- each language's mean answer vector removed (means over the coded answers and the answers to
+  code), when cross-validation says it helps: what tells codes apart should not be which
+  language an answer is written in;
 - agreement with the nearest coded answers (a 10-nearest-neighbour vote in e5 space)
   multiplied in: a second, local opinion that mostly sharpens the confidence ranking, which
   is what semi-automatic coding needs;
@@ -74,15 +77,18 @@ class LearnedAssigner:
     self_training : add confidently predicted unlabeled answers (given to `fit` as
         `unlabeled_X`) to the training set, once.
     n_neighbours : size of the nearest-coded-answers vote (0 = off).
+    centre_languages : remove each language's mean vector (needs `languages` in fit and
+        predict); "auto" (default) keeps it only when cross-validation says it helps.
     min_confidence : `predict` abstains ("") below this calibrated probability.
     seed : seeds the cross-validation folds.
 
-    Learned: classes_, C_, temperature_, model_, cv_scores_ (C -> macro-F1).
+    Learned: classes_, C_, temperature_, model_, use_words_, use_centring_, centring_,
+    cv_scores_ ((centred, words, C) -> macro-F1).
     """
 
     def __init__(self, C: float | None = None, C_grid: Sequence[float] = DEFAULT_C_GRID, class_weight: str | None = "balanced",
                  lexical: bool | str = "auto", lexical_weight: float = 0.5, self_training: bool = False, self_training_share: float = 0.5,
-                 n_neighbours: int = 10,
+                 n_neighbours: int = 10, centre_languages: bool | str = "auto",
                  min_confidence: float = 0.0, cv_folds: int = 5, seed: int = 0):
         self.C = C
         self.C_grid = C_grid
@@ -95,6 +101,7 @@ class LearnedAssigner:
         self.cv_folds = cv_folds
         self.seed = seed
         self.n_neighbours = n_neighbours
+        self.centre_languages = centre_languages
 
     # ----------------------------------------------------------------- features
     def _features(self, X: np.ndarray, texts: Sequence[str] | None, words: bool | None = None):
@@ -150,7 +157,8 @@ class LearnedAssigner:
     # ---------------------------------------------------------------------- fit
     def fit(self, X: np.ndarray, y: Sequence[str], texts: Sequence[str] | None = None,
             unlabeled_X: np.ndarray | None = None, unlabeled_texts: Sequence[str] | None = None,
-            prior=None, unlabeled_prior=None) -> "LearnedAssigner":
+            prior=None, unlabeled_prior=None, languages: Sequence[str] | None = None,
+            unlabeled_languages: Sequence[str] | None = None) -> "LearnedAssigner":
         """`prior` / `unlabeled_prior`: optional DataFrames of codebook (zero-shot)
         probabilities for the training / unlabeled answers, one column per code. Their
         weight is chosen on out-of-fold predictions (0 when they do not help)."""
@@ -158,7 +166,7 @@ class LearnedAssigner:
 
         # Many small solver calls: one BLAS thread is as fast and never oversubscribes cores.
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit(X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior)
+            return self._fit(X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior, languages, unlabeled_languages)
 
     def _prior_logits(self, prior) -> np.ndarray | None:
         """Log of the prior probabilities aligned to classes_ (codes it lacks get a floor)."""
@@ -171,7 +179,14 @@ class LearnedAssigner:
         aligned /= aligned.sum(axis=1, keepdims=True)
         return np.log(aligned)
 
-    def _fit(self, X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior) -> "LearnedAssigner":
+    def _centring_options(self, languages, unlabeled_X, unlabeled_languages) -> tuple[bool, ...]:
+        if languages is None or (unlabeled_X is not None and len(unlabeled_X) and unlabeled_languages is None):
+            if self.centre_languages is True:
+                raise ValueError("centre_languages=True needs the languages of the coded answers (and of unlabeled_X)")
+            return (False,)
+        return {"auto": (False, True), True: (True,), False: (False,)}[self.centre_languages]
+
+    def _fit(self, X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior, languages, unlabeled_languages) -> "LearnedAssigner":
         from sklearn.metrics import f1_score
 
         y = np.asarray([str(v) for v in y], dtype=object)
@@ -184,6 +199,7 @@ class LearnedAssigner:
         order = sorted(range(len(y)), key=lambda i: keys[i])
         X, y = X[order], y[order]
         texts = [texts[i] for i in order] if texts is not None else None
+        languages = [str(languages[i]) for i in order] if languages is not None else None
         prior = prior.iloc[order].reset_index(drop=True) if prior is not None else None
         self.classes_ = np.array(sorted(set(y)), dtype=object)
         if len(self.classes_) < 2:
@@ -197,19 +213,37 @@ class LearnedAssigner:
         if True in options:
             corpus = list(texts) + [str(t) for t in (unlabeled_texts or [])]
             self.lexicon_ = LexicalFeatures().fit(corpus)
-        features = {words: self._features(X, texts, words) for words in options}
+        # Language centring: the means come from every answer at hand (coded and to code).
+        centrings = self._centring_options(languages, unlabeled_X, unlabeled_languages)
+        self.centring_ = None
+        if True in centrings:
+            from .assign import LanguageCentring
 
-        self._X_sorted, self._oof_votes_ = X, np.zeros((len(X), len(self.classes_)))
+            pool = X if unlabeled_X is None or not len(unlabeled_X) else np.vstack([X, np.asarray(unlabeled_X, dtype=np.float64)])
+            pool_languages = list(languages) + [str(v) for v in (unlabeled_languages if unlabeled_X is not None and len(unlabeled_X) else [])]
+            pool_texts = (list(texts) + [str(t) for t in (unlabeled_texts or [])]) if texts is not None and (
+                unlabeled_X is None or not len(unlabeled_X) or unlabeled_texts is not None) else None
+            self.centring_ = LanguageCentring().fit(pool, pool_languages, pool_texts)
+        vectors = {centred: (self.centring_.transform(X, languages) if centred else X) for centred in centrings}
+
         grid = [self.C] if self.C is not None else list(self.C_grid)
-        self.cv_scores_, oof_by_choice = {}, {}
-        for words in options:
-            for C in grid:
-                oof = self._out_of_fold(features[words], y_index, C)
-                oof_by_choice[(words, C)] = oof
-                self.cv_scores_[(words, C)] = round(float(f1_score(y_index, oof.argmax(axis=1), average="macro")), 4)
-        self.use_words_, self.C_ = max(self.cv_scores_, key=lambda choice: (self.cv_scores_[choice], not choice[0], -choice[1]))
-        F = features[self.use_words_]
-        oof = oof_by_choice[(self.use_words_, self.C_)]
+        self.cv_scores_, oof_by_choice, votes_by_centring = {}, {}, {}
+        for centred in centrings:
+            self._X_sorted, self._oof_votes_ = vectors[centred], np.zeros((len(X), len(self.classes_)))
+            for words in options:
+                F = self._features(vectors[centred], texts, words)
+                for C in grid:
+                    oof = self._out_of_fold(F, y_index, C)
+                    oof_by_choice[(centred, words, C)] = oof
+                    self.cv_scores_[(centred, words, C)] = round(float(f1_score(y_index, oof.argmax(axis=1), average="macro")), 4)
+            votes_by_centring[centred] = self._oof_votes_
+        # Ties go to the simpler model: no centring, no words, the smaller C.
+        self.use_centring_, self.use_words_, self.C_ = max(
+            self.cv_scores_, key=lambda choice: (self.cv_scores_[choice], not choice[0], not choice[1], -choice[2]))
+        X = vectors[self.use_centring_]
+        self._oof_votes_ = votes_by_centring[self.use_centring_]
+        F = self._features(X, texts, self.use_words_)
+        oof = oof_by_choice[(self.use_centring_, self.use_words_, self.C_)]
         logits = np.log(np.clip(oof, 1e-9, 1.0))
         # The codebook's own opinion (zero-shot), weighted by what it adds on held-out answers.
         self.prior_weight_ = 0.0
@@ -237,8 +271,9 @@ class LearnedAssigner:
         del self._X_sorted, self._oof_votes_
 
         if self.self_training and unlabeled_X is not None and len(unlabeled_X):
-            U = self._features(np.asarray(unlabeled_X, dtype=np.float64), unlabeled_texts)
-            proba = self._calibrated(self.model_.predict_proba(U), unlabeled_prior, np.asarray(unlabeled_X, dtype=np.float64))
+            UX = self._represent(unlabeled_X, unlabeled_languages)
+            U = self._features(UX, unlabeled_texts)
+            proba = self._calibrated(self.model_.predict_proba(U), unlabeled_prior, UX)
             confidence, guess = proba.max(axis=1), proba.argmax(axis=1)
             # Per code, keep its most confident unlabeled answers (a share of what it got),
             # so frequent codes do not swamp rare ones.
@@ -258,6 +293,15 @@ class LearnedAssigner:
         return self
 
     # ------------------------------------------------------------------ predict
+    def _represent(self, X: np.ndarray, languages: Sequence[str] | None) -> np.ndarray:
+        """The vectors as the model sees them (language means removed when CV kept that)."""
+        X = np.asarray(X, dtype=np.float64)
+        if not self.use_centring_:
+            return X
+        if languages is None:
+            raise ValueError("this model removes each language's mean vector: pass the answers' languages")
+        return self.centring_.transform(X, [str(v) for v in languages])
+
     def _calibrated(self, proba: np.ndarray, prior=None, X: np.ndarray | None = None) -> np.ndarray:
         full = np.zeros((len(proba), len(self.classes_)))
         full[:, self.model_.classes_] = proba
@@ -268,17 +312,21 @@ class LearnedAssigner:
             logits = logits + self.prior_weight_ * self._prior_logits(prior)
         return softmax(logits, self.temperature_)
 
-    def predict_proba(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None) -> np.ndarray:
-        """Calibrated probabilities; pass the same kind of `prior` as in fit when one was used."""
+    def predict_proba(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None,
+                      languages: Sequence[str] | None = None) -> np.ndarray:
+        """Calibrated probabilities; pass the same kind of `prior` as in fit when one was used,
+        and the answers' languages when the model centres them (`use_centring_`)."""
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)))
         from threadpoolctl import threadpool_limits
 
+        X = self._represent(X, languages)
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._calibrated(self.model_.predict_proba(self._features(X, texts)), prior, np.asarray(X, dtype=np.float64))
+            return self._calibrated(self.model_.predict_proba(self._features(X, texts)), prior, X)
 
-    def predict(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None) -> np.ndarray:
-        proba = self.predict_proba(X, texts, prior)
+    def predict(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None,
+                languages: Sequence[str] | None = None) -> np.ndarray:
+        proba = self.predict_proba(X, texts, prior, languages)
         best = proba.argmax(axis=1)
         labels = self.classes_[best].astype(object)
         labels[proba[np.arange(len(best)), best] < self.min_confidence] = ""
@@ -348,8 +396,10 @@ def learned_assign(vectors: np.ndarray, training: "pd.DataFrame", training_vecto
         prior = pd.DataFrame(zero_shot.predict_proba(training_vectors, training["language"].tolist()), columns=zero_shot.classes_)
     assigner = LearnedAssigner(lexical=lexical, min_confidence=min_confidence, seed=seed).fit(
         training_vectors, training["code"].tolist(), texts=training["text"].tolist() if texts is not None else None,
-        unlabeled_X=vectors, unlabeled_texts=list(texts) if texts is not None else None, prior=prior, unlabeled_prior=unlabeled_prior)
-    proba = assigner.predict_proba(vectors, list(texts) if texts is not None else None, unlabeled_prior)
+        unlabeled_X=vectors, unlabeled_texts=list(texts) if texts is not None else None, prior=prior, unlabeled_prior=unlabeled_prior,
+        languages=training["language"].tolist() if "language" in training and languages is not None else None,
+        unlabeled_languages=list(languages) if languages is not None else None)
+    proba = assigner.predict_proba(vectors, list(texts) if texts is not None else None, unlabeled_prior, languages)
     table = assignment_table(proba, assigner.classes_, codebook, min_confidence, languages, top_k)
     for column in [c for c in table.columns if c.startswith("code_label")]:
         code_column = column.replace("code_label", "code")

@@ -102,6 +102,33 @@ def analyse(texts: list[str], language: str) -> list[tuple[Token, ...]]:
     return [_ANALYSED[(language, t)] for t in texts]
 
 
+class AnalysisPrefetch:
+    """Analyses answers in a background thread while the embedder works, so describe finds
+    them ready: torch and ONNX Runtime release the GIL while they compute, and the analysis
+    (spaCy, simplemma, mostly Python) would otherwise run alone after embedding.
+
+    `texts_by_language`: language -> the answers' texts. A failure here is not raised: the
+    main thread analyses the missing texts again and reports the error itself."""
+
+    def __init__(self, texts_by_language: dict[str, list[str]]):
+        import threading
+
+        self.error: Exception | None = None
+        # A daemon thread: a run that fails or is interrupted does not wait for it.
+        self._thread = threading.Thread(target=self._run, args=(dict(texts_by_language),), name="criteria-nlp-analysis", daemon=True)
+        self._thread.start()
+
+    def _run(self, texts_by_language: dict[str, list[str]]) -> None:
+        try:
+            for language in sorted(texts_by_language):
+                analyse(texts_by_language[language], language)
+        except Exception as exc:  # noqa: BLE001 - see the class docstring
+            self.error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+
 def forget_analyses() -> None:
     """Free the kept analyses, spaCy pipelines and word lemmas (a run calls it once its
     keyphrases and names are drafted: later stages reuse the memory)."""

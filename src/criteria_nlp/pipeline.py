@@ -23,6 +23,7 @@ from .corpus import Corpus, read_answers
 from .discover import cluster_summary
 from .errors import InputError, OutputError
 from .language import DEFAULT_LANGUAGES, LanguageIdentifier, identify_languages
+from .lemmas import AnalysisPrefetch
 from .outputs import output_transaction, pause_point, write_csv_atomic, write_json_atomic
 from .reporting import check_report_options, map_coordinates, write_comparison, write_run_report
 from .text import answer_status, duplicate_groups
@@ -166,6 +167,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
             with timer.stage("redact"):
                 answers, redaction = redact_answers(answers)
         coded = answers["status"] == "answer"
+        prefetch = AnalysisPrefetch(texts_by_language(answers.loc[coded]))
         embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size)
         with timer.stage("embed"):
             vectors = embed_answers(answers.loc[coded, "text"].tolist(), embedder, config.show_progress)
@@ -178,6 +180,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
             discoverer, clusters = discover_groups(config, answers, coded, vectors)
             decision_report += apply_recorded_group_decisions(answers, vectors, coded, decisions, codebook)
         with timer.stage("describe"):
+            prefetch.wait()
             clusters, indicators, codes = describe_stage(answers, vectors, coded, codebook, decisions)
         # Every output of the run is renamed into place together, once all are written:
         # a run killed before that leaves the previous outputs untouched.
@@ -223,6 +226,12 @@ def apply_recorded_group_decisions(answers: pd.DataFrame, vectors: np.ndarray, c
     from .review import apply_group_decisions
 
     return apply_group_decisions(answers, vectors, coded.to_numpy(), decisions, codebook)
+
+
+def texts_by_language(rows: pd.DataFrame) -> dict[str, list[str]]:
+    """The answers' texts per language, as describe groups them ("" = "und")."""
+    languages = rows["language"].astype(str).replace("", "und")
+    return {language: rows.loc[languages == language, "text"].astype(str).tolist() for language in sorted(set(languages))}
 
 
 def describe_stage(answers: pd.DataFrame, vectors: np.ndarray, coded: pd.Series, codebook, decisions):
