@@ -304,7 +304,8 @@ def assign_answers(config: RunConfig, answers: pd.DataFrame, coded: pd.Series, v
     table, assigner = learned_assign(vectors, training, training_vectors, codebook=codebook, embedder=embedder, texts=texts,
                                      seed=config.seed, **common)
     return table, {"method": "learned", "training_answers": len(training), "C": assigner.C_,
-                   "temperature": assigner.temperature_, "codebook_prior_weight": assigner.prior_weight_}
+                   "temperature": assigner.temperature_, "codebook_prior_weight": assigner.prior_weight_,
+                   "word_features": bool(assigner.use_words_), "language_centring": bool(assigner.use_centring_)}
 
 
 class DiscoveryInfo:
