@@ -242,7 +242,7 @@ def run_learned(name, frame, vectors, embedder, train, seed) -> tuple[list[dict]
                                  texts=list(texts[test]), languages=list(frame["language"].to_numpy()[test]), seed=seed)
     pred, confidence = table["code"].to_numpy(), table["confidence"].to_numpy()
     add("criteria-nlp learned assigner (`assign --train`)", pred, confidence, time.perf_counter() - start,
-        f"words {'kept' if ours.use_words_ else 'dropped'} by CV, C={ours.C_}, T={ours.temperature_:.2f}, "
+        f"words {'kept' if ours.use_words_ else 'dropped'} and language centring {'kept' if ours.use_centring_ else 'dropped'} by CV, C={ours.C_}, T={ours.temperature_:.2f}, "
         f"vote weight {ours.vote_weight_}, codebook prior weight {ours.prior_weight_}")
     from criteria_nlp.evaluate import coverage_curve
 
