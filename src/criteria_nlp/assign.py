@@ -161,12 +161,11 @@ class LanguageCentring:
     def fit(self, X: np.ndarray, languages: Sequence[str] | None = None, texts: Sequence[str] | None = None) -> "LanguageCentring":
         from .discover import unique_items, _item_values
 
-        X = np.asarray(X, dtype=np.float64)
         keys, item_of_row = unique_items(texts, len(X), [f"{i:09d}" for i in range(len(X))] if texts is None else None)
-        V = np.zeros((len(keys), X.shape[1]))
-        np.add.at(V, item_of_row, X)
+        V = np.zeros((len(keys), np.shape(X)[1]))
+        np.add.at(V, item_of_row, X)  # adds in float64 without a full float64 copy of X
         V = V / np.maximum(np.bincount(item_of_row, minlength=len(keys)), 1)[:, None]
-        self.global_mean_ = V.mean(axis=0) if len(V) else np.zeros(X.shape[1])
+        self.global_mean_ = V.mean(axis=0) if len(V) else np.zeros(np.shape(X)[1])
         self.means_ = {}
         if languages is not None and len(V):
             item_languages = np.asarray(_item_values(languages, item_of_row, len(keys)))
@@ -242,7 +241,8 @@ class ZeroShotAssigner:
             Z = self.centring_.transform(X, languages)
             U = np.zeros((len(keys), Z.shape[1]))
             np.add.at(U, item_of_row, Z)
-            self.prototypes_ = self._refine(_normalise_rows(U), anchors)
+            del Z  # 100,000 answers: each float64 copy is 200-300 MB
+            self.prototypes_ = self._refine(_normalise_rows(U, copy=False), anchors)
         self.temperature_ = self.temperature or self._calibrate(Rc, member, kinds == "example", shots)
         return self
 

@@ -158,6 +158,9 @@ def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weig
         l_mean, l_std = _standardiser((lexical[sample] @ lexical[sample].T).toarray()[same])
         use_lexical = l_std > 1e-6  # no variation in word overlap: nothing to learn from it
     rows, cols, closest = [], [], np.zeros((n, min(5, n - 1)), dtype=int)
+    # Rows per block: each block holds a few (block x n) float arrays at once; about 64 MB
+    # each keeps a 100,000-answer run under its memory target.
+    block = int(np.clip(8_000_000 // max(n, 1), 64, block))
     for start in range(0, n, block):
         stop = min(n, start + block)
         e5 = Z[start:stop] @ Z.T
