@@ -28,6 +28,8 @@ from .outputs import output_transaction, pause_point, write_csv_atomic, write_js
 from .reporting import check_report_options, map_coordinates, write_comparison, write_run_report
 from .text import answer_status, duplicate_groups
 
+PREFETCH_MAX = 30_000  # answers whose lemma analysis runs in the background while embedding
+
 # The contract's leading columns of answers.csv; the input's other columns follow.
 ANSWER_COLUMNS = ["id", "text", "language", "code", "code_label", "confidence", "cluster"]
 
@@ -167,7 +169,9 @@ def run_pipeline(config: RunConfig) -> RunResult:
             with timer.stage("redact"):
                 answers, redaction = redact_answers(answers)
         coded = answers["status"] == "answer"
-        prefetch = AnalysisPrefetch(texts_by_language(answers.loc[coded]))
+        # Beyond PREFETCH_MAX answers the analyses (about 1 GB at 100,000) would sit in memory
+        # beside assignment and discovery, while hiding only a minute of a half-hour embedding.
+        prefetch = AnalysisPrefetch(texts_by_language(answers.loc[coded])) if coded.sum() <= PREFETCH_MAX else None
         embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size)
         with timer.stage("embed"):
             vectors = embed_answers(answers.loc[coded, "text"].tolist(), embedder, config.show_progress)
@@ -180,7 +184,8 @@ def run_pipeline(config: RunConfig) -> RunResult:
             discoverer, clusters = discover_groups(config, answers, coded, vectors)
             decision_report += apply_recorded_group_decisions(answers, vectors, coded, decisions, codebook)
         with timer.stage("describe"):
-            prefetch.wait()
+            if prefetch is not None:
+                prefetch.wait()
             clusters, indicators, codes = describe_stage(answers, vectors, coded, codebook, decisions)
         # Every output of the run is renamed into place together, once all are written:
         # a run killed before that leaves the previous outputs untouched.
