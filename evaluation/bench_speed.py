@@ -362,6 +362,20 @@ def summarise(entry: dict) -> dict:
     return summary
 
 
+def _stage_table(title: str, entries: list[dict], stages: list[str], key: str, fmt: str) -> list[str]:
+    """One row per (size, embedder) and one column per stage, from each summary's `key`;
+    entries without any value (older results) are left out, and so is a table with none."""
+    rows = [e for e in entries if any(v is not None for v in e["summary"][key].values())]
+    if not rows:
+        return []
+    lines = ["", title, "", "| answers | embedder | " + " | ".join(stages) + " |", "|---:|---|" + "---:|" * len(stages)]
+    for e in rows:
+        values = e["summary"][key]
+        lines.append(f"| {e['n']:,} | {e['embedder']} | " + " | ".join(
+            "" if values.get(x) is None else fmt.format(values[x]) for x in stages) + " |")
+    return lines
+
+
 def write_markdown(results: dict, path: Path) -> None:
     m = results["machine"]
     entries = sorted(results["entries"].values(), key=lambda e: (e["n"], e["embedder"]))
@@ -397,31 +411,11 @@ def write_markdown(results: dict, path: Path) -> None:
             f"{s['cold_wall_s'] / s['alone_embed_s']:.2f}× |"
         )
     stages = list(dict.fromkeys(st for e in entries for st in e["summary"]["stages"]))
-    lines += ["", "Stage times (s, cold run, from manifest.json `timings_seconds`):", "",
-              "| answers | embedder | " + " | ".join(stages) + " |",
-              "|---:|---|" + "---:|" * len(stages)]
-    for e in entries:
-        st = e["summary"]["stages"]
-        lines.append(f"| {e['n']:,} | {e['embedder']} | " + " | ".join(
-            "" if st.get(x) is None else f"{st[x]:.2f}" for x in stages) + " |")
-    lines += ["", "Stage times (s, warm run):", "",
-              "| answers | embedder | " + " | ".join(stages) + " |",
-              "|---:|---|" + "---:|" * len(stages)]
-    for e in entries:
-        st = e["summary"]["warm_stages"]
-        lines.append(f"| {e['n']:,} | {e['embedder']} | " + " | ".join(
-            "" if st.get(x) is None else f"{st[x]:.2f}" for x in stages) + " |")
-
-    if any(any(e["summary"]["stage_rss"].values()) for e in entries):
-        lines += ["", "Peak RSS of the run so far when each stage ended (MB, cold run, from manifest.json "
-                  "`peak_rss_mb_after_stage`; the stage that raises it is the one that needed the memory):", "",
-                  "| answers | embedder | " + " | ".join(stages) + " |",
-                  "|---:|---|" + "---:|" * len(stages)]
-        for e in entries:
-            st = e["summary"]["stage_rss"]
-            if any(st.values()):
-                lines.append(f"| {e['n']:,} | {e['embedder']} | " + " | ".join(
-                    "" if not st.get(x) else f"{st[x]:,.0f}" for x in stages) + " |")
+    lines += _stage_table("Stage times (s, cold run, from manifest.json `timings_seconds`):", entries, stages, "stages", "{:.2f}")
+    lines += _stage_table("Stage times (s, warm run):", entries, stages, "warm_stages", "{:.2f}")
+    lines += _stage_table("Peak RSS of the run so far when each stage ended (MB, cold run, from manifest.json "
+                          "`peak_rss_mb_after_stage`; the stage that raises it is the one that needed the memory):",
+                          entries, stages, "stage_rss", "{:,.0f}")
 
     lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
     by_key = {(e["n"], e["embedder"]): e["summary"] for e in entries}
