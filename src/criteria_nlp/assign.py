@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import Codebook
-from .discover import unit_rows as _normalise_rows
+from .discover import unit_rows
 
 DEFAULT_MIN_CONFIDENCE = 0.25
 # Temperature for centred cosines when the codebook has no examples to calibrate on.
@@ -78,7 +78,7 @@ class PrototypeAssigner:
         self.temperature = temperature
 
     def fit(self, X: np.ndarray, y: Sequence[str], calibrate_mask: np.ndarray | None = None) -> "PrototypeAssigner":
-        X = _normalise_rows(np.asarray(X, dtype=np.float64))
+        X = unit_rows(np.asarray(X, dtype=np.float64))
         y = np.asarray(y, dtype=object)
         self.classes_ = np.array(list(dict.fromkeys(y)), dtype=object)
         index = {c: i for i, c in enumerate(self.classes_)}
@@ -86,7 +86,7 @@ class PrototypeAssigner:
         sums = np.zeros((len(self.classes_), X.shape[1]))
         np.add.at(sums, member, X)
         counts = np.bincount(member, minlength=len(self.classes_)).astype(float)
-        self.prototypes_ = _normalise_rows(sums / counts[:, None])
+        self.prototypes_ = unit_rows(sums / counts[:, None])
         self.temperature_ = self.temperature or self._calibrate(X, member, sums, counts, calibrate_mask)
         return self
 
@@ -100,14 +100,14 @@ class PrototypeAssigner:
         for k, i in enumerate(rows):
             own = member[i]
             protos = self.prototypes_.copy()
-            protos[own] = _normalise_rows(((sums[own] - X[i]) / (counts[own] - 1))[None, :])[0]
+            protos[own] = unit_rows(((sums[own] - X[i]) / (counts[own] - 1))[None, :])[0]
             scores[k] = protos @ X[i]
         target = member[rows]
         losses = [-np.log(softmax(scores, t)[np.arange(len(rows)), target] + 1e-12).mean() for t in _TEMPERATURES]
         return float(_TEMPERATURES[int(np.argmin(losses))])
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return _normalise_rows(np.asarray(X, dtype=np.float64)) @ self.prototypes_.T
+        return unit_rows(np.asarray(X, dtype=np.float64)) @ self.prototypes_.T
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return softmax(self.decision_function(X), self.temperature_)
@@ -181,7 +181,7 @@ class LanguageCentring:
         for language in np.unique(languages):
             rows = languages == language
             out[rows] -= self.means_.get(str(language), self.global_mean_)
-        return _normalise_rows(out, copy=False)
+        return unit_rows(out, copy=False)
 
 
 class ZeroShotAssigner:
@@ -208,17 +208,17 @@ class ZeroShotAssigner:
             shot_codes: Sequence[str] | None = None, shot_languages: Sequence[str] | None = None) -> "ZeroShotAssigner":
         from .discover import unique_items
 
-        R = _normalise_rows(np.asarray(reference_vectors, dtype=np.float64))
+        R = unit_rows(np.asarray(reference_vectors, dtype=np.float64))
         codes = np.asarray([str(c) for c in reference_codes], dtype=object)
         self.classes_ = np.array(list(dict.fromkeys(codes)), dtype=object)
         index = {c: i for i, c in enumerate(self.classes_)}
         member = np.array([index[c] for c in codes])
         # Codebook texts are centred on their own mean: short labels and descriptions
         # share a direction that says "label", not "which code".
-        Rc = _normalise_rows(R - R.mean(axis=0)) if len(R) > 1 else R
+        Rc = unit_rows(R - R.mean(axis=0)) if len(R) > 1 else R
         sums = np.zeros((len(self.classes_), R.shape[1]))
         np.add.at(sums, member, Rc)
-        anchors = _normalise_rows(sums)
+        anchors = unit_rows(sums)
         have_corpus = X is not None and len(X) > 0
         self.centring_ = LanguageCentring().fit(X if have_corpus else np.zeros((0, R.shape[1])), languages, texts)
         shots = None
@@ -231,7 +231,7 @@ class ZeroShotAssigner:
             np.add.at(shot_sums, shot_member, S)
             has = np.bincount(shot_member, minlength=len(self.classes_)) > 0
             # Equal say for the codebook's words and the analysts' examples.
-            anchors[has] = _normalise_rows(anchors[has] + _normalise_rows(shot_sums[has]))
+            anchors[has] = unit_rows(anchors[has] + unit_rows(shot_sums[has]))
             shots = (S, shot_member)
         self.anchors_ = anchors
         self.prototypes_ = anchors.copy()
@@ -242,7 +242,7 @@ class ZeroShotAssigner:
             U = np.zeros((len(keys), Z.shape[1]))
             np.add.at(U, item_of_row, Z)
             del Z  # 100,000 answers: each float64 copy is 200-300 MB
-            self.prototypes_ = self._refine(_normalise_rows(U, copy=False), anchors)
+            self.prototypes_ = self._refine(unit_rows(U, copy=False), anchors)
         self.temperature_ = self.temperature or self._calibrate(Rc, member, kinds == "example", shots)
         return self
 
@@ -261,9 +261,9 @@ class ZeroShotAssigner:
                 if not len(rows):
                     continue
                 keep = rows[np.lexsort((rows, -margin[rows]))][: int(np.ceil(self.share * len(rows)))]
-                mean = _normalise_rows(U[keep].mean(axis=0, keepdims=True))[0]
+                mean = unit_rows(U[keep].mean(axis=0, keepdims=True))[0]
                 new[k] = self.anchor * anchors[k] + (1 - self.anchor) * mean
-            new = _normalise_rows(new)
+            new = unit_rows(new)
             if np.allclose(new, prototypes, atol=1e-10):
                 break
             prototypes = new

@@ -47,8 +47,6 @@ def unit_rows(matrix: np.ndarray, copy: bool = True) -> np.ndarray:
     return matrix
 
 
-_normalise = unit_rows
-
 
 def centre_by_language(vectors: np.ndarray, languages: Sequence[str] | None, min_count: int = 5) -> np.ndarray:
     """Subtract each language's mean vector (languages with few answers use the global mean)."""
@@ -284,7 +282,7 @@ class Discoverer:
         # One vector per distinct answer (the mean of its rows), in canonical order.
         V = np.zeros((m, dim))
         np.add.at(V, item_of_row, X)
-        V = _normalise(V / np.maximum(np.bincount(item_of_row, minlength=m), 1)[:, None])
+        V = unit_rows(V / np.maximum(np.bincount(item_of_row, minlength=m), 1)[:, None])
         item_languages = _item_values(languages, item_of_row, m) if languages is not None else ["" for _ in range(m)]
         if self.centre_languages and m > 1:
             Z = centre_by_language(V, item_languages)
@@ -298,7 +296,7 @@ class Discoverer:
             item_labels = np.zeros(m, dtype=int)
         else:
             item_labels = self._cluster(Z, item_keys, item_languages, texts, item_of_row)
-        self.cluster_centers_ = (np.vstack([_normalise(Z[item_labels == c].mean(axis=0, keepdims=True)) for c in range(self.n_clusters_)])
+        self.cluster_centers_ = (np.vstack([unit_rows(Z[item_labels == c].mean(axis=0, keepdims=True)) for c in range(self.n_clusters_)])
                                  if self.n_clusters_ else np.zeros((0, dim)))
         item_labels = self._mark_outliers(Z, item_labels)
         self.item_labels_ = item_labels
@@ -418,7 +416,7 @@ def cluster_summary(answers: pd.DataFrame, labels: np.ndarray, vectors: np.ndarr
     rows = []
     for cluster in sorted(set(labels[labels >= 0])):
         members = np.flatnonzero(labels == cluster)
-        centre = centres[cluster] if centres is not None and len(centres) > cluster else _normalise(vectors[members].mean(axis=0, keepdims=True))[0]
+        centre = centres[cluster] if centres is not None and len(centres) > cluster else unit_rows(vectors[members].mean(axis=0, keepdims=True))[0]
         sims = vectors[members] @ centre
         order = members[np.lexsort((answers.iloc[members]["id"].astype(str).to_numpy(), -sims))]
         central = list(dict.fromkeys(answers.iloc[order]["text"].tolist()))[:3]

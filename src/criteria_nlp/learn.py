@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .assign import _TEMPERATURES, softmax
-from .discover import unit_rows as _unit
+from .discover import unit_rows
 
 DEFAULT_C_GRID = (1.0, 3.0, 10.0, 30.0)
 _VOTE_FLOOR = 0.05  # a code none of the neighbours has is unlikely, not impossible
@@ -131,7 +131,7 @@ class LearnedAssigner:
         if k == 0 or len(X) == 0:
             return votes
         for start in range(0, len(X), 2048):
-            sims = _unit(X[start:start + 2048]) @ _unit(reference).T
+            sims = unit_rows(X[start:start + 2048]) @ unit_rows(reference).T
             nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
             rows = np.repeat(np.arange(len(nearest)), k)
             np.add.at(votes[start:start + 2048], (rows, reference_index[nearest].ravel()), 1.0 / k)
