@@ -165,12 +165,21 @@ def test_assign_command_learns_from_train(coded_files, capsys):
     assert pd.read_csv(out, dtype=str, keep_default_na=False).equals(pred)
 
 
-def test_assign_command_explains_a_missing_label_column(coded_files, capsys):
+def test_assign_command_explains_a_missing_label_column(coded_files, capsys, monkeypatch):
+    import criteria_nlp.commands
+    import criteria_nlp.pipeline
+
+    def never(*args, **kwargs):
+        raise AssertionError("the training file must be checked before anything is embedded")
+
+    monkeypatch.setattr(criteria_nlp.commands, "embed_answers", never)
+    monkeypatch.setattr(criteria_nlp.pipeline, "embed_answers", never)
     folder, _ = coded_files
-    code = main(["assign", str(folder / "answers.csv"), "-o", str(folder / "p.csv"), "--train", str(folder / "train.csv"),
-                 "--label-col", "nope", "--embedder", "tfidf", "-q"])
-    err = capsys.readouterr().err
-    assert code == 2 and "nope" in err and "Traceback" not in err
+    for command in (["assign", str(folder / "answers.csv"), "-o", str(folder / "p.csv")],
+                    ["run", str(folder / "answers.csv"), "-o", str(folder / "out")]):
+        code = main(command + ["--train", str(folder / "train.csv"), "--label-col", "nope", "--embedder", "tfidf", "-q"])
+        err = capsys.readouterr().err
+        assert code == 2 and "nope" in err and "Traceback" not in err
 
 
 def test_read_training_and_pick_shots(coded_files):

@@ -56,15 +56,16 @@ def assign_file(
     (+ code_2, confidence_2... with top_k > 1). Zero-shot from the codebook, or learned from
     the coded answers in `train` (column `label_col`); with `shots`, only that many coded
     answers per code are used, as examples for the zero-shot assigner."""
-    from .pipeline import RunConfig, assign_answers
+    from .pipeline import RunConfig, assign_answers, load_training
 
     book = load_codebook(codebook)
+    config = RunConfig(input=Path(input), outdir=Path("."), text_col=text_col, min_confidence=min_confidence, seed=seed,
+                       train=Path(train) if train else None, label_col=label_col, shots=shots, top_k=top_k)
+    training = load_training(config)  # before embedding: a wrong --label-col fails at once
     answers, coded, vectors, backend = _embedded_answers(
         input, text_col=text_col, id_col=id_col, lang_col=lang_col, redact=redact,
         embedder=embedder, cache_dir=cache_dir, seed=seed, show_progress=show_progress)
-    config = RunConfig(input=Path(input), outdir=Path("."), text_col=text_col, min_confidence=min_confidence, seed=seed,
-                       train=Path(train) if train else None, label_col=label_col, shots=shots, top_k=top_k)
-    table, _ = assign_answers(config, answers, coded, vectors, book, backend)
+    table, _ = assign_answers(config, answers, coded, vectors, book, backend, training)
     answers = attach_rows(answers, coded, table)
     columns = ["id", "code", "confidence", "code_label"]
     for rank in range(2, top_k + 1):

@@ -162,6 +162,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
             corpus = load_corpus(config)
             codebook = load_codebook(config.codebook)
             check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
+            training = load_training(config)
         with timer.stage("language"):
             answers = prepare_answers(corpus, config.languages, show_progress=config.show_progress)
         redaction = None
@@ -177,7 +178,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
             vectors = embed_answers(answers.loc[coded, "text"].tolist(), embedder, config.show_progress)
             embedding_stats = dict(getattr(embedder, "stats", {}) or {})
         with timer.stage("assign"):
-            table, assign_info = assign_answers(config, answers, coded, vectors, codebook, embedder)
+            table, assign_info = assign_answers(config, answers, coded, vectors, codebook, embedder, training)
             answers = attach_rows(answers, coded, table)
             decisions, decision_report = apply_recorded_answer_decisions(outdir, answers, codebook)
         with timer.stage("discover"):
@@ -288,18 +289,28 @@ def redact_answers(answers: pd.DataFrame):
     return redact(answers)
 
 
-def assign_answers(config: RunConfig, answers: pd.DataFrame, coded: pd.Series, vectors: np.ndarray, codebook, embedder):
-    """Codes for the answers: learned from `config.train` when given (or zero-shot with
-    `config.shots` of its answers per code), else zero-shot from the codebook."""
+def load_training(config: RunConfig) -> pd.DataFrame | None:
+    """The coded answers of `config.train` (None without it), read before anything is embedded:
+    a wrong --label-col must not cost an embedding pass."""
+    if config.train is None:
+        return None
+    from .learn import read_training
+
+    return read_training(config.train, label_col=config.label_col, text_col=config.text_col, languages=config.languages)
+
+
+def assign_answers(config: RunConfig, answers: pd.DataFrame, coded: pd.Series, vectors: np.ndarray, codebook, embedder,
+                   training: pd.DataFrame | None = None):
+    """Codes for the answers: learned from `training` (`load_training(config)`) when given, or
+    zero-shot with `config.shots` of its answers per code; else zero-shot from the codebook."""
     languages = answers.loc[coded, "language"].tolist()
     texts = answers.loc[coded, "text"].tolist()
     common = dict(min_confidence=config.min_confidence, languages=languages, top_k=config.top_k)
-    if config.train is None:
+    if training is None:
         table, _ = zero_shot_assign(vectors, codebook, embedder, texts=texts, **common)
         return table, {"method": "zero-shot"}
-    from .learn import learned_assign, pick_shots, read_training
+    from .learn import learned_assign, pick_shots
 
-    training = read_training(config.train, label_col=config.label_col, text_col=config.text_col, languages=config.languages)
     if config.shots:
         shots = pick_shots(training, config.shots, config.seed)
         table, _ = zero_shot_assign(vectors, codebook, embedder, texts=texts, shots=shots, **common)
