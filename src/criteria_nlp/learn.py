@@ -219,11 +219,14 @@ class LearnedAssigner:
         if True in centrings:
             from .assign import LanguageCentring
 
-            pool = X if unlabeled_X is None or not len(unlabeled_X) else np.vstack([X, np.asarray(unlabeled_X, dtype=np.float64)])
-            pool_languages = list(languages) + [str(v) for v in (unlabeled_languages if unlabeled_X is not None and len(unlabeled_X) else [])]
-            pool_texts = (list(texts) + [str(t) for t in (unlabeled_texts or [])]) if texts is not None and (
-                unlabeled_X is None or not len(unlabeled_X) or unlabeled_texts is not None) else None
-            self.centring_ = LanguageCentring().fit(pool, pool_languages, pool_texts)
+            if unlabeled_X is not None and len(unlabeled_X):
+                X_all = np.vstack([X, np.asarray(unlabeled_X, dtype=np.float64)])
+                languages_all = languages + [str(v) for v in unlabeled_languages]
+                # Texts only let duplicates count once; without all of them, rows count.
+                texts_all = texts + [str(t) for t in unlabeled_texts] if texts is not None and unlabeled_texts is not None else None
+            else:
+                X_all, languages_all, texts_all = X, languages, texts
+            self.centring_ = LanguageCentring().fit(X_all, languages_all, texts_all)
         vectors = {centred: (self.centring_.transform(X, languages) if centred else X) for centred in centrings}
 
         grid = [self.C] if self.C is not None else list(self.C_grid)
