@@ -27,15 +27,20 @@ sys.path.insert(0, str(HERE))
 
 from labelled_corpora import LOADERS  # noqa: E402
 
-from criteria_nlp.assign import PrototypeAssigner, zero_shot_assign  # noqa: E402
-from criteria_nlp.codebook import Code, Codebook, load_codebook  # noqa: E402
-from criteria_nlp.discover import Discoverer  # noqa: E402
-from criteria_nlp.evaluate import (  # noqa: E402
-    cluster_metrics, code_metrics, consistency_by_language, coverage_at_accuracy, cross_lingual_consistency,
+from criteria_nlp.assign.learned import LearnedAssigner, learned_assign
+from criteria_nlp.assign.zero_shot import PrototypeAssigner, zero_shot_assign
+from criteria_nlp.codebook.loaders import load_codebook
+from criteria_nlp.codebook.model import Code, Codebook
+from criteria_nlp.discover.discoverer import Discoverer
+from criteria_nlp.evaluate import (
+    cluster_metrics,
+    code_metrics,
+    consistency_by_language,
+    coverage_at_accuracy,
+    cross_lingual_consistency,
     markdown_table,
 )
-from criteria_nlp.learn import LearnedAssigner, learned_assign  # noqa: E402
-from criteria_nlp.text import answer_status  # noqa: E402
+from criteria_nlp.prepare.text import answer_status
 
 CORPORA = ("cycling_dialogues_de", "sib200", "demo")
 

@@ -546,7 +546,7 @@ def main(argv=None) -> int:
     print(f"workdir {workdir}; load average {results['machine']['load_average']}", flush=True)
 
     from criteria_nlp.embed import get_embedder
-    from criteria_nlp.paths import models_dir
+    from criteria_nlp.io.paths import models_dir
 
     models = models_dir()
     for name in embedders:  # prepare models once (not timed)

@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from criteria_nlp.assign import DEFAULT_MIN_CONFIDENCE, PrototypeAssigner, zero_shot_assign
-from criteria_nlp.codebook import load_codebook
-from criteria_nlp.corpus import read_answers
+from criteria_nlp.assign.zero_shot import PrototypeAssigner, zero_shot_assign
+from criteria_nlp.codebook.loaders import load_codebook
+from criteria_nlp.config import DEFAULT_MIN_CONFIDENCE
 from criteria_nlp.embed import get_embedder
-from criteria_nlp.pipeline import embed_answers, prepare_answers
+from criteria_nlp.embed.texts import embed_answers
+from criteria_nlp.io.corpus import read_answers
+from criteria_nlp.prepare.answers import prepare_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 

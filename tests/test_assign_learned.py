@@ -5,9 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from criteria_nlp.assign import LanguageCentring, ZeroShotAssigner
-from criteria_nlp.cli import main
-from criteria_nlp.learn import LearnedAssigner, pick_shots, read_training
+from criteria_nlp.assign.learned import LearnedAssigner
+from criteria_nlp.assign.training import pick_shots, read_training
+from criteria_nlp.assign.zero_shot import ZeroShotAssigner
+from criteria_nlp.cli.app import main
+from criteria_nlp.vectors import LanguageCentring
 
 
 def coded_vectors(n_codes=4, per_code=30, dim=24, seed=0, spread=0.8):
@@ -166,14 +168,14 @@ def test_assign_command_learns_from_train(coded_files, capsys):
 
 
 def test_assign_command_explains_a_missing_label_column(coded_files, capsys, monkeypatch):
-    import criteria_nlp.commands
-    import criteria_nlp.pipeline
+    import criteria_nlp.pipeline.commands
+    import criteria_nlp.pipeline.run
 
     def never(*args, **kwargs):
         raise AssertionError("the training file must be checked before anything is embedded")
 
-    monkeypatch.setattr(criteria_nlp.commands, "embed_answers", never)
-    monkeypatch.setattr(criteria_nlp.pipeline, "embed_answers", never)
+    monkeypatch.setattr(criteria_nlp.pipeline.commands, "embed_answers", never)
+    monkeypatch.setattr(criteria_nlp.pipeline.run, "embed_answers", never)
     folder, _ = coded_files
     for command in (["assign", str(folder / "answers.csv"), "-o", str(folder / "p.csv")],
                     ["run", str(folder / "answers.csv"), "-o", str(folder / "out")]):

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from criteria_nlp.pipeline import RunConfig, run_pipeline
+from criteria_nlp.config import RunConfig
+from criteria_nlp.pipeline.run import run_pipeline
 
 DEMO = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "answers.csv"
 

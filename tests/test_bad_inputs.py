@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from criteria_nlp.cli import main
-from criteria_nlp.corpus import read_answers
-from criteria_nlp.outputs import FORMULA_PREFIXES, read_output_csv
+from criteria_nlp.cli.app import main
+from criteria_nlp.io.corpus import read_answers
+from criteria_nlp.io.outputs import FORMULA_PREFIXES, read_output_csv
 
 BAD = Path(__file__).parent / "data" / "bad"
 CATALOGUE = list(csv.DictReader(open(BAD / "EXPECTED.csv", encoding="utf-8")))

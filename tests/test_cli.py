@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from criteria_nlp.cli import main
+from criteria_nlp.cli.app import main
 
 
 def test_help_is_fast_and_imports_no_heavy_library():

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from criteria_nlp.codebook import load_codebook
+from criteria_nlp.codebook.loaders import load_codebook
+from criteria_nlp.codebook.refiqda import read_qdc, write_qdc
 from criteria_nlp.errors import CodebookError
-from criteria_nlp.exchange.refiqda import read_qdc, write_qdc
 
 YAML = """
 name: mini

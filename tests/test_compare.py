@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency, fisher_exact
 
-from criteria_nlp.cli import main
-from criteria_nlp.compare import (
-    UNASSIGNED,
+from criteria_nlp.cli.app import main
+from criteria_nlp.report.compare import (
+    NO_CODE_ITEM,
     adjust_p_values,
     adjusted_residuals,
     available_dimensions,
@@ -131,7 +131,7 @@ def test_compare_finds_the_distinctive_city_and_the_shared_code():
     assert set(table.loc[table["item"] == "A06", "distinctive"]) >= {"under"}
     shared = shared_items(table, "city", "code")
     assert "D01" in set(shared["item"]) and "A03" not in set(shared["item"])
-    assert UNASSIGNED in set(table["item"])
+    assert NO_CODE_ITEM in set(table["item"])
 
 
 def test_holm_flags_no_more_than_benjamini_hochberg():
@@ -201,7 +201,7 @@ def test_format_compare_sheet_highlights_distinctive_rows():
     from openpyxl import Workbook
     from openpyxl.utils.dataframe import dataframe_to_rows
 
-    from criteria_nlp.reporting import format_compare_sheet
+    from criteria_nlp.review.workbook import format_compare_sheet
 
     table = compare_all(_answers(), by=["city"], levels=["code"])
     sheet = Workbook().active

@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from criteria_nlp.corpus import read_answers
 from criteria_nlp.errors import InputError
+from criteria_nlp.io.corpus import read_answers
 
 ROWS = [
     ("a1", "avoir un logement décent", "Mulhouse"),

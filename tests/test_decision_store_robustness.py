@@ -25,7 +25,7 @@ import pytest
 
 review = pytest.importorskip("criteria_nlp.review")
 
-from criteria_nlp.cli import main  # noqa: E402
+from criteria_nlp.cli.app import main
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 ROWS = [

@@ -5,7 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from criteria_nlp.describe import class_tfidf, describe, descriptions_table, mmr, top_keyphrases
+from criteria_nlp.describe.keyphrases import (
+    class_tfidf,
+    describe,
+    descriptions_table,
+    mmr,
+    top_keyphrases,
+)
 
 ROWS = [
     # id, text, language, cluster, code, question, city
@@ -86,14 +92,14 @@ def test_table_has_the_shared_columns_and_describes_codes_too(data):
 
 
 def test_content_words_wrongly_listed_as_stop_words_are_kept():
-    from criteria_nlp.lemmas import content_lemmas, stop_words
+    from criteria_nlp.describe.analyser import content_lemmas, stop_words
 
     assert "lavoro" not in stop_words("it") and "il" in stop_words("it")
     assert content_lemmas(["avere un lavoro vicino a casa"], "it") == [["lavoro", "casa"]]
 
 
 def test_analysis_is_kept_once_per_text_and_survives_a_full_cache(monkeypatch):
-    from criteria_nlp import lemmas
+    from criteria_nlp.describe import analyser as lemmas
 
     texts = ["avere un lavoro vicino a casa", "una casa pulita", "avere un lavoro vicino a casa"]
     expected = [["lavoro", "casa"], ["casa", "pulito"], ["lavoro", "casa"]]
@@ -108,7 +114,7 @@ def test_analysis_is_kept_once_per_text_and_survives_a_full_cache(monkeypatch):
 
 
 def test_analysis_prefetched_in_the_background_is_ready_for_describe(monkeypatch):
-    from criteria_nlp import lemmas
+    from criteria_nlp.describe import analyser as lemmas
 
     monkeypatch.setattr(lemmas, "_ANALYSED", {})
     texts = {"it": ["una casa pulita", "avere un lavoro"], "nl": ["een betaalbare woning"]}

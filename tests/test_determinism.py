@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from criteria_nlp.cli import main
-from criteria_nlp.outputs import read_output_csv
+from criteria_nlp.cli.app import main
+from criteria_nlp.io.outputs import read_output_csv
 
 DEMO = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "answers.csv"
 

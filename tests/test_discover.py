@@ -3,12 +3,16 @@ meaning grouped across languages."""
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from criteria_nlp.discover import (
-    Discoverer, canonical_labels, centre_by_language, cluster_summary, discover_within_codes, modularity, neighbour_graph,
+from criteria_nlp.discover.discoverer import (
+    Discoverer,
+    canonical_labels,
+    cluster_summary,
+    discover_within_codes,
 )
+from criteria_nlp.discover.graph import modularity, neighbour_graph
 from criteria_nlp.evaluate import cluster_metrics, cross_lingual_consistency
+from criteria_nlp.vectors import centre_by_language
 
 
 def parallel_corpus(n_topics=4, per_topic=15, languages=("fr", "nl"), dim=48, seed=0, language_shift=0.6):
@@ -157,7 +161,7 @@ def test_groups_inside_codes_get_global_ids():
 
 
 def test_top_k_matches_a_stable_full_sort_ties_included():
-    from criteria_nlp.discover import _top_k
+    from criteria_nlp.discover.graph import _top_k
 
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -170,7 +174,7 @@ def test_top_k_matches_a_stable_full_sort_ties_included():
 def test_large_corpora_solver_finds_the_same_clusters(monkeypatch):
     """Beyond LOBPCG_FROM answers the spectral embedding uses LOBPCG (ARPACK's factorisation
     costs minutes and gigabytes there): on the same data it must find the same clusters."""
-    import criteria_nlp.discover as discover
+    import criteria_nlp.discover.discoverer as discover
 
     frame, vectors = parallel_corpus(n_topics=6, per_topic=40, languages=("fr", "nl", "it"))
     exact = fit(frame, vectors)

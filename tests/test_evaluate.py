@@ -2,14 +2,19 @@
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from criteria_nlp.cli import main
+from criteria_nlp.cli.app import main
 from criteria_nlp.evaluate import (
-    cluster_metrics, code_metrics, consistency_by_language, coverage_at_accuracy, coverage_curve,
-    cross_lingual_consistency, krippendorff_alpha_nominal, purity,
+    cluster_metrics,
+    code_metrics,
+    consistency_by_language,
+    coverage_at_accuracy,
+    coverage_curve,
+    cross_lingual_consistency,
+    krippendorff_alpha_nominal,
+    purity,
 )
 
 

@@ -5,9 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from criteria_nlp.codebook import load_codebook
-from criteria_nlp.describe import describe
-from criteria_nlp.indicators import INDICATOR_COLUMNS, _load_templates, draft_indicators, parse_names, wording_for
+from criteria_nlp.codebook.loaders import load_codebook
+from criteria_nlp.describe.indicators import (
+    INDICATOR_COLUMNS,
+    _load_templates,
+    draft_indicators,
+    parse_names,
+    wording_for,
+)
+from criteria_nlp.describe.keyphrases import describe
 
 ROWS = [
     ("f1", "avoir un logement décent", "fr", "wellbeing"),

@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from criteria_nlp.cli import main
-from criteria_nlp.outputs import read_output_csv
+from criteria_nlp.cli.app import main
+from criteria_nlp.io.outputs import read_output_csv
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 OUTPUTS = ("answers.csv", "clusters.csv", "manifest.json")

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from criteria_nlp.language import identify_languages, normalise_language_code
+from criteria_nlp.prepare.language import identify_languages, normalise_language_code
 
 
 def test_language_codes_are_normalised():

@@ -9,7 +9,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from criteria_nlp.outputs import (
+from criteria_nlp.io.outputs import (
     escape_html,
     neutralise_cell,
     output_transaction,

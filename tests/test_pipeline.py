@@ -6,8 +6,10 @@ import json
 import pandas as pd
 import pytest
 
+from criteria_nlp.config import RunConfig
 from criteria_nlp.errors import OutputError
-from criteria_nlp.pipeline import RunConfig, outdir_lock, run_pipeline
+from criteria_nlp.io.lock import outdir_lock
+from criteria_nlp.pipeline.run import run_pipeline
 
 ANSWERS = [
     ("m1", "avoir un logement décent", "Mulhouse", "fr"),

@@ -9,9 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from criteria_nlp.cli import main
-from criteria_nlp.outputs import read_output_csv
-from criteria_nlp.privacy import pseudonym, redact_answers, redact_names, redact_patterns
+from criteria_nlp.cli.app import main
+from criteria_nlp.io.outputs import read_output_csv
+from criteria_nlp.prepare.privacy import (
+    pseudonym,
+    redact_answers,
+    redact_names,
+    redact_patterns,
+)
 
 
 @pytest.mark.parametrize(

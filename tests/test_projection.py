@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from criteria_nlp.projection import project_2d
+from criteria_nlp.report.projection import project_2d
 
 
 def _vectors():

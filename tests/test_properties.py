@@ -22,9 +22,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from criteria_nlp.corpus import read_answers
-from criteria_nlp.outputs import neutralise_cell, read_output_csv, set_cell, unneutralise_cell, write_csv_atomic
-from criteria_nlp.text import duplicate_groups, duplicate_key, is_non_answer, normalise_text
+from criteria_nlp.io.corpus import read_answers
+from criteria_nlp.io.outputs import (
+    neutralise_cell,
+    read_output_csv,
+    set_cell,
+    unneutralise_cell,
+    write_csv_atomic,
+)
+from criteria_nlp.prepare.text import (
+    duplicate_groups,
+    duplicate_key,
+    is_non_answer,
+    normalise_text,
+)
 
 TABLE_TEXT = st.characters(blacklist_categories=("Cs", "Cc"), whitelist_characters="\t\n\r")
 XLSX_TEXT = st.characters(blacklist_categories=("Cs", "Cc"), whitelist_characters="\t\n")  # XML turns CR into LF
@@ -135,7 +146,8 @@ def test_csv_outputs_round_trip_any_text(tmp_path_factory, rows):
 @settings(max_examples=12)
 @given(rows=answer_rows(max_rows=5))
 def test_run_writes_every_answer_back_unchanged(tmp_path_factory, rows):
-    from criteria_nlp.pipeline import RunConfig, run_pipeline
+    from criteria_nlp.config import RunConfig
+    from criteria_nlp.pipeline.run import run_pipeline
 
     # Two ordinary answers, so that tf-idf always has something to learn from.
     rows = [("fixed-1", "avoir un logement décent", "a"), ("fixed-2", "trouver un travail", "b")] + [

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from criteria_nlp.cli import main
-from criteria_nlp.codebook import load_codebook
+from criteria_nlp.cli.app import main
+from criteria_nlp.codebook.loaders import load_codebook
+from criteria_nlp.config import RunConfig
 from criteria_nlp.errors import InputError
 from criteria_nlp.evaluate import code_metrics
-from criteria_nlp.pipeline import RunConfig, run_pipeline
-from criteria_nlp.report import render_report
+from criteria_nlp.pipeline.run import run_pipeline
+from criteria_nlp.report.html import render_report
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> & "quotes"'
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from criteria_nlp.pipeline import RunConfig, run_pipeline
+from criteria_nlp.config import RunConfig
+from criteria_nlp.pipeline.run import run_pipeline
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -1,7 +1,6 @@
 """The review round-trip: decision store, workbook safety, import validation, and decisions
 that hold across re-runs (group identity anchored to members, not to cluster numbers)."""
 
-import json
 import shutil
 import subprocess
 
@@ -10,11 +9,17 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from criteria_nlp.codebook import load_codebook
-from criteria_nlp.pipeline import RunConfig, run_pipeline
-from criteria_nlp.review import (
-    ANSWER_SHEET, GROUP_SHEET, DecisionState, DecisionStore, DecisionStoreError, ReviewError,
-    apply_group_decisions, build_review_workbook, group_key, import_review,
+from criteria_nlp.codebook.loaders import load_codebook
+from criteria_nlp.config import RunConfig
+from criteria_nlp.pipeline.run import run_pipeline
+from criteria_nlp.review.apply import apply_group_decisions
+from criteria_nlp.review.importer import ReviewError, import_review
+from criteria_nlp.review.state import DecisionState, group_key
+from criteria_nlp.review.store import DecisionStore, DecisionStoreError
+from criteria_nlp.review.workbook import (
+    ANSWER_SHEET,
+    GROUP_SHEET,
+    build_review_workbook,
 )
 
 SMALL = [
@@ -214,7 +219,7 @@ def test_import_refuses_a_workbook_from_another_project(small_run, tmp_path):
 
 
 def test_cli_review_import_exits_2_on_bad_workbook(small_run, tmp_path, capsys):
-    from criteria_nlp.cli import main
+    from criteria_nlp.cli.app import main
 
     _, out = fresh_copy(small_run, tmp_path)
     wb = openpyxl.load_workbook(out / "review.xlsx")
@@ -301,7 +306,7 @@ def test_validated_group_keeps_members_and_id_when_clustering_renumbers():
     vectors = np.array([base["a"] + 0.05 * rng.randn(8) for _ in members] + [base["b"] + 0.05 * rng.randn(8) for _ in range(2)]
                        + [rng.randn(8) for _ in range(2)] + [base["a"] + 0.01 * rng.randn(8), -base["a"]])
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    report = apply_group_decisions(answers, vectors, np.ones(len(ids), bool), state)
+    answers, report = apply_group_decisions(answers, vectors, np.ones(len(ids), bool), state)
     got = dict(zip(answers["id"], answers["cluster"]))
     assert [got[m] for m in members] == [7, 7, 7]
     assert got["b1"] == got["b2"] == -1 and set(answers.loc[answers["id"].isin(["b1", "b2"]), "cluster_source"]) == {"rejected by analyst"}
@@ -422,7 +427,7 @@ def test_move_and_merge_recode_members_but_overrides_win():
         _record(4, "import", {"workbook": "w"}, {"answers": a + b}),
     ])
     answers = _frame(a + b, [0, 0, 0, 1, 1], ["A03", "A03", "F01", "A06", "A06"])
-    report = apply_group_decisions(answers, np.eye(5), np.ones(5, bool), state, load_codebook("spiral"))
+    answers, report = apply_group_decisions(answers, np.eye(5), np.ones(5, bool), state, load_codebook("spiral"))
     got = answers.set_index("id")
     assert got.loc["a1", "code"] == got.loc["b1", "code"] == "A00"  # moved group's code, merged members follow
     assert got.loc["a1", "code_source"] == "analyst (group)" and got.loc["a1", "code_label"] == load_codebook("spiral").label("A00", "fr")

@@ -1,7 +1,12 @@
 import pandas as pd
 import pytest
 
-from criteria_nlp.text import answer_status, duplicate_groups, duplicate_key, is_non_answer
+from criteria_nlp.prepare.text import (
+    answer_status,
+    duplicate_groups,
+    duplicate_key,
+    is_non_answer,
+)
 
 
 @pytest.mark.parametrize("text", ["rien", "Rien.", "-", "/", "?", "...", "niets", "Weet niet", "je ne sais pas", "τίποτα", "nezinu", "123", "  "])

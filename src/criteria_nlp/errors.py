@@ -1,6 +1,8 @@
 """Named errors. Every user-facing failure is a CriteriaNLPError whose message is one line
 that says what is wrong and how to fix it; the CLI prints it and exits with code 2."""
 
+from __future__ import annotations
+
 
 class CriteriaNLPError(Exception):
     """Base class for errors caused by the user's input or setup (never a bug)."""

@@ -14,7 +14,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-UNASSIGNED = -1
+from criteria_nlp.config import UNASSIGNED
 
 
 def _as_str(values: Sequence) -> np.ndarray:
@@ -56,7 +56,11 @@ def code_metrics(gold: Sequence, pred: Sequence, languages: Sequence | None = No
     Keys: accuracy, macro_f1, cohen_kappa, krippendorff_alpha, n, coverage, accuracy_covered,
     confusion (DataFrame gold x pred), per_language (DataFrame), per_code (DataFrame).
     """
-    from sklearn.metrics import cohen_kappa_score, f1_score, precision_recall_fscore_support
+    from sklearn.metrics import (
+        cohen_kappa_score,
+        f1_score,
+        precision_recall_fscore_support,
+    )
 
     gold, pred = _as_str(gold), _as_str(pred)
     if len(gold) != len(pred):
@@ -232,7 +236,7 @@ def evaluate_table(table: pd.DataFrame, gold_col: str, pred_col: str, *, lang_co
     pair_col (clusters, with lang_col): rows sharing it are translations of one answer; adds
     the cross-lingual consistency.
     """
-    from .errors import InputError
+    from criteria_nlp.errors import InputError
 
     for column in (gold_col, pred_col, lang_col, confidence_col, pair_col):
         if column and column not in table.columns:

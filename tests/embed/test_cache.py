@@ -9,7 +9,7 @@ import pytest
 
 from criteria_nlp.embed.base import Embedder, normalise_for_cache
 from criteria_nlp.embed.cache import CachedEmbedder, EmbeddingCache
-from criteria_nlp.paths import cache_root, embeddings_dir, models_dir
+from criteria_nlp.io.paths import cache_root, embeddings_dir, models_dir
 
 
 class FakeEmbedder(Embedder):

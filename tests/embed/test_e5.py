@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from criteria_nlp.embed import EMBEDDERS, CachedEmbedder, E5Embedder, EmbeddingCache, get_embedder
+from criteria_nlp.embed import (
+    EMBEDDERS,
+    CachedEmbedder,
+    E5Embedder,
+    EmbeddingCache,
+    get_embedder,
+)
 from criteria_nlp.errors import CriteriaNLPError
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")

@@ -12,7 +12,12 @@ import pytest
 
 from criteria_nlp.embed import CachedEmbedder, OnnxE5Embedder, get_embedder
 from criteria_nlp.embed.e5_convert import MANIFEST
-from criteria_nlp.embed.onnx import MODEL_FILE, ensure_onnx_model, mean_pool, onnx_folder_name
+from criteria_nlp.embed.onnx import (
+    MODEL_FILE,
+    ensure_onnx_model,
+    mean_pool,
+    onnx_folder_name,
+)
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -86,7 +91,7 @@ def test_vectors_match_the_torch_model(e5_embedder, torch_vectors, quantized, me
 
 @pytest.mark.model
 def test_exported_folder_has_a_manifest_and_only_the_int8_model(e5_embedder):
-    from criteria_nlp.paths import models_dir
+    from criteria_nlp.io.paths import models_dir
 
     folder = ensure_onnx_model(models_dir(e5_embedder.cache_dir), quantized=True)
     assert folder.name == onnx_folder_name(True)

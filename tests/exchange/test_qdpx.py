@@ -8,9 +8,15 @@ from importlib import metadata
 import pandas as pd
 import pytest
 
-from criteria_nlp.codebook import load_codebook
-from criteria_nlp.exchange.refiqda import (
-    MACHINE_USER, code_guid, group_guid, read_qdc, user_guid, write_qdc, write_qdpx,
+from criteria_nlp.codebook.loaders import load_codebook
+from criteria_nlp.codebook.refiqda import (
+    MACHINE_USER,
+    code_guid,
+    group_guid,
+    read_qdc,
+    user_guid,
+    write_qdc,
+    write_qdpx,
 )
 
 pyrefiqda = pytest.importorskip("pyrefiqda")

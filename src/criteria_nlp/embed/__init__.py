@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import os
 
-from ..errors import CriteriaNLPError
-from ..paths import embeddings_dir
-from .base import Embedder, normalise_for_cache
-from .cache import CachedEmbedder, EmbeddingCache
-from .e5 import E5Embedder
-from .onnx import OnnxE5Embedder
-from .static import StaticEmbedder
-from .tfidf import TfidfEmbedder
+from criteria_nlp.embed.base import Embedder, normalise_for_cache
+from criteria_nlp.embed.cache import CachedEmbedder, EmbeddingCache
+from criteria_nlp.embed.e5 import E5Embedder
+from criteria_nlp.embed.onnx import OnnxE5Embedder
+from criteria_nlp.embed.static import StaticEmbedder
+from criteria_nlp.embed.tfidf import TfidfEmbedder
+from criteria_nlp.errors import CriteriaNLPError
+from criteria_nlp.io.paths import embeddings_dir
 
 EMBEDDERS = ("e5", "tfidf", "e5-onnx", "e5-onnx-fp32", "static")
+
 
 __all__ = [
     "EMBEDDERS",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
+
+from criteria_nlp.prepare.text import normalise_text
+from criteria_nlp.progress import progress_bar
+from criteria_nlp.vectors import unit_rows
 
 
 class Embedder(ABC):
@@ -61,8 +63,9 @@ class Embedder(ABC):
 
 
 def normalise_for_cache(text: str) -> str:
-    """NFC + collapse whitespace runs to one space + strip. Case is kept (exactness)."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    """The cache key's form of a text: `normalise_text` (NFC, whitespace collapsed, stripped;
+    case is kept, for exactness)."""
+    return normalise_text(text)
 
 
 def as_text_list(texts: Sequence[str]) -> list[str]:
@@ -80,9 +83,7 @@ def as_text_list(texts: Sequence[str]) -> list[str]:
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     """Row-wise L2 normalisation in float32; all-zero rows stay zero (nothing to normalise)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, np.float32(1e-12))
+    return unit_rows(np.asarray(vectors, dtype=np.float32))
 
 
 def check_shape(vectors: np.ndarray, n: int, dim: int, name: str) -> None:
@@ -90,32 +91,3 @@ def check_shape(vectors: np.ndarray, n: int, dim: int, name: str) -> None:
         raise RuntimeError(f"embedder {name!r} returned shape {vectors.shape}, expected {(n, dim)}")
 
 
-@contextmanager
-def progress_bar(total: int, description: str, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """Yield an ``advance(n)`` callable; draws a rich bar with ETA on stderr when enabled."""
-    if not enabled:
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("elapsed"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    # stderr keeps stdout clean for piped output.
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)

@@ -13,8 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import OutputError
-from .base import Embedder, as_text_list, check_shape, normalise_for_cache, progress_bar
+from criteria_nlp.embed.base import (
+    Embedder,
+    as_text_list,
+    check_shape,
+    normalise_for_cache,
+)
+from criteria_nlp.errors import OutputError
+from criteria_nlp.progress import progress_bar
 
 # sqlite limits the number of "?" in one statement (999 in old builds).
 _SQL_CHUNK = 500

@@ -15,16 +15,16 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..errors import ModelError
-from .e5_convert import (
+from criteria_nlp.embed.e5_convert import (
     LOCK_TIMEOUT_S,
     MANIFEST,
-    _file_problem,
-    _remove_leftovers,
     build_into_place,
+    file_problem,
     read_manifest,
+    remove_leftovers,
     write_manifest,
 )
+from criteria_nlp.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def derived_problems(folder: Path, expected: dict, required: Sequence[str], full
         return ["manifest lists no files"]
     problems = [f"{name}: not in manifest" for name in required if name not in files]
     for name, record in files.items():
-        problem = _file_problem(Path(folder) / name, record, full)
+        problem = file_problem(Path(folder) / name, record, full)
         if problem:
             problems.append(f"{name}: {problem}")
     return problems
@@ -78,7 +78,7 @@ def ensure_derived(
         with FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S):
             problems = derived_problems(dest, expected, required)
             if problems:  # another process may have built it while we waited
-                _remove_leftovers(root, dest.name)
+                remove_leftovers(root, dest.name)
                 if dest.exists():
                     log.warning("rebuilding %s: %s", dest, "; ".join(problems[:3]))
                 _build_into_place(dest, expected, required, build, what)

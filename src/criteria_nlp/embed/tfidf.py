@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InputError
-from .base import Embedder, as_text_list
+from criteria_nlp.embed.base import Embedder, as_text_list
+from criteria_nlp.errors import InputError
 
 
 class TfidfEmbedder(Embedder):

@@ -1,0 +1,5 @@
+import sys
+
+from criteria_nlp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,34 @@
+"""`criteria-nlp review ...` sub-commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from criteria_nlp.cli.app import review_app
+from criteria_nlp.cli.options import echo_err
+
+
+@review_app.command("import")
+def review_import(
+    workbook: Path = typer.Argument(..., help="The review.xlsx written by 'run', with the analysts' decisions."),
+    project: Path = typer.Option(..., "--project", "-p", help="The OUTDIR of the run that wrote the workbook."),
+    analyst: Optional[str] = typer.Option(None, "--analyst", "-a", help="Name of the analyst, recorded with each decision."),
+):
+    """Validate a review workbook and record its decisions in OUTDIR/decisions.jsonl (append-only).
+    The next 'run' on the same OUTDIR applies them."""
+    from criteria_nlp.io.lock import outdir_lock
+    from criteria_nlp.review.importer import ReviewError, import_review
+
+    if not project.is_dir():
+        raise ReviewError(f"{project}: no such project folder; give the -o folder of 'criteria-nlp run' as --project")
+    with outdir_lock(project):
+        result = import_review(workbook, project, analyst=analyst)
+    counts = result.counts
+    echo_err(
+        f"recorded {counts['group_decision']} group decision(s), {counts['answer_override']} answer override(s), "
+        f"{counts['group_note'] + counts['answer_note']} note(s) -> {project / 'decisions.jsonl'}; "
+        f"run 'criteria-nlp run ... -o {project}' again to apply them"
+    )

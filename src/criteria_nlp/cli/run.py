@@ -1,0 +1,88 @@
+"""`criteria-nlp run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from criteria_nlp.cli.app import app
+from criteria_nlp.cli.options import (
+    BatchOpt,
+    CacheOpt,
+    CityCol,
+    CodebookOpt,
+    CorrectionOpt,
+    EmbedderOpt,
+    GoldColOpt,
+    GroupCol,
+    IdCol,
+    LabelColOpt,
+    LangCol,
+    MaxUnassignedOpt,
+    QuestionCol,
+    QuietOpt,
+    RedactOpt,
+    SeedOpt,
+    ShotsOpt,
+    TextCol,
+    TopKOpt,
+    TrainOpt,
+    echo_err,
+)
+from criteria_nlp.config import DEFAULT_MIN_CONFIDENCE
+
+
+@app.command()
+def run(
+    input: Path = typer.Argument(..., help="Answers table: CSV/TSV, XLSX or JSONL."),
+    outdir: Path = typer.Option(..., "--outdir", "-o", help="Output folder."),
+    text_col: str = TextCol,
+    id_col: Optional[str] = IdCol,
+    lang_col: Optional[str] = LangCol,
+    city_col: Optional[str] = CityCol,
+    group_col: Optional[str] = GroupCol,
+    question_col: Optional[str] = QuestionCol,
+    codebook: str = CodebookOpt,
+    embedder: str = EmbedderOpt,
+    min_confidence: float = typer.Option(DEFAULT_MIN_CONFIDENCE, "--min-confidence", min=0.0, max=1.0, help="Abstain (empty code) below this calibrated confidence."),
+    n_clusters: Optional[int] = typer.Option(None, "--n-clusters", min=1, help="Number of criteria groups among uncoded answers (default: chosen automatically)."),
+    train: Optional[Path] = TrainOpt,
+    label_col: str = LabelColOpt,
+    shots: int = ShotsOpt,
+    top_k: int = TopKOpt,
+    max_unassigned: float = MaxUnassignedOpt,
+    seed: int = SeedOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+    quiet: bool = QuietOpt,
+    gold_col: Optional[str] = GoldColOpt,
+    correction: str = CorrectionOpt,
+    redact: bool = RedactOpt,
+    batch_size: Optional[int] = BatchOpt,
+):
+    """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR."""
+    from criteria_nlp.config import RunConfig
+    from criteria_nlp.pipeline.run import run_pipeline
+
+    result = run_pipeline(RunConfig(
+        input=input, outdir=outdir, text_col=text_col, id_col=id_col, lang_col=lang_col,
+        city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
+        embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
+        cache_dir=cache_dir, show_progress=not quiet, gold_col=gold_col, correction=correction, redact=redact,
+        batch_size=batch_size, train=train, label_col=label_col, shots=shots,
+        top_k=top_k, max_unassigned=max_unassigned,
+    ))
+    counts = result.manifest["counts"]
+    if not quiet:
+        for warning in result.manifest["input"].get("warnings", []):
+            echo_err(f"warning: {warning}")
+        echo_err(
+            f"{counts['answers']} answers ({counts['skipped']} empty rows skipped, {counts['non_answers']} non-answers), "
+            f"{counts['coded']} coded, {counts['abstained']} left for review, {counts['clusters']} clusters "
+            f"-> {result.outdir}"
+        )
+        review = result.manifest.get("review", {})
+        if review.get("decisions_recorded"):
+            applied = ", ".join(f"{n} {status}" for status, n in sorted(review.get("decisions_report", {}).items()))
+            echo_err(f"analyst decisions re-applied: {applied} (details in {result.outdir / 'decisions_report.csv'})")

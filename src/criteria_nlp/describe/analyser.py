@@ -1,0 +1,191 @@
+"""Per-language tokens, lemmas and stop words, for keyphrases and indicator names.
+
+French goes through spaCy's `fr_core_news_sm` (parser and NER excluded: only the tagger,
+morphology and lemmatizer are needed, and noun phrases are read from part-of-speech tags).
+Other languages use spaCy's rule-based tokenizer (`spacy.blank`) with simplemma's lookup
+lemmas. Stop words are spaCy's list for each language, less a few content words those lists
+wrongly hold (data/stopword_exceptions.yaml: Italian "lavoro", "casa"...). Every language is handled on its
+own: words are never pooled across languages (a BERTopic complaint on multilingual data).
+spaCy and simplemma are imported lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from sys import intern
+
+SPACY_MODELS = {"fr": "fr_core_news_sm"}
+
+
+@dataclass(frozen=True, slots=True)  # slots: 100,000 analysed answers hold millions of tokens
+class Token:
+    text: str
+    lemma: str          # lower-cased
+    pos: str = ""       # universal POS tag where a tagger exists (French), else ""
+    gender: str = ""    # "Masc" / "Fem" where known
+    number: str = ""    # "Sing" / "Plur" where known
+    is_stop: bool = False
+    is_word: bool = True  # letters only (no punctuation, digits)
+
+    @property
+    def is_content(self) -> bool:
+        return self.is_word and not self.is_stop and len(self.lemma) > 1
+
+
+@lru_cache(maxsize=None)
+def stop_words(language: str) -> frozenset[str]:
+    """spaCy's stop words for `language` (empty for a language spaCy does not know)."""
+    import spacy
+
+    try:
+        words = {w.casefold() for w in spacy.util.get_lang_class(language).Defaults.stop_words}
+    except Exception:  # unknown language code: no stop words rather than a failure
+        return frozenset()
+    return frozenset(words - set(_stopword_exceptions().get(language) or []))
+
+
+@lru_cache(maxsize=1)
+def _stopword_exceptions() -> dict:
+    from importlib import resources
+
+    import yaml
+
+    return yaml.safe_load(resources.files("criteria_nlp.data").joinpath("stopword_exceptions.yaml").read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=None)
+def spacy_pipeline(language: str):
+    import spacy
+
+    model = SPACY_MODELS.get(language)
+    if model:
+        try:
+            return spacy.load(model, exclude=["parser", "ner", "senter"]), True
+        except OSError:  # model package missing: fall back to lookup lemmas
+            pass
+    try:
+        return spacy.blank(language), False
+    except Exception:
+        return spacy.blank("xx"), False
+
+
+@lru_cache(maxsize=500_000)
+def _lookup_lemma(word: str, language: str) -> str:
+    import simplemma
+
+    try:
+        # The memory-frugal backend: the default one holds every language's full dictionary in RAM
+        # (0.5 GB more for the ten languages of the 100,000-answer speed benchmark).
+        return simplemma.lemmatize(word, lang=language, low_memory=True).casefold()
+    except ValueError:  # language not supported by simplemma
+        return word.casefold()
+
+
+MAX_ANALYSED = 300_000  # distinct texts an Analyser keeps; on overflow it starts again
+
+
+class Analyser:
+    """Token analyses (lemmas, stop words) of answers, each (language, text) analysed once.
+
+    A run owns one: its keyphrases, code keyphrases and indicator names read the same
+    answers, and `prefetch` analyses them in a background thread while the embedder works.
+    `close()` frees the analyses and the spaCy pipelines (hundreds of MB at 100,000 answers)."""
+
+    def __init__(self, max_cached: int = MAX_ANALYSED):
+        self.max_cached = max_cached
+        self._cache: dict[tuple[str, str], tuple[Token, ...]] = {}
+
+    def analyse(self, texts: list[str], language: str) -> list[tuple[Token, ...]]:
+        """Tokens of each text, with lower-cased lemmas and stop-word flags."""
+        texts = [str(t) for t in texts]
+        cache = self._cache
+        missing = [t for t in dict.fromkeys(texts) if (language, t) not in cache]
+        if len(missing) > self.max_cached:  # more distinct texts than the cache holds
+            analysed = dict(zip(missing, _analyse_uncached(missing, language)))
+            return [analysed[t] if t in analysed else cache[(language, t)] for t in texts]
+        if missing:
+            if len(cache) + len(missing) > self.max_cached:
+                cache.clear()
+            cache.update(((language, t), tokens) for t, tokens in zip(missing, _analyse_uncached(missing, language)))
+        return [cache[(language, t)] for t in texts]
+
+    def content_lemmas(self, texts: list[str], language: str) -> list[list[str]]:
+        """Lemmas of the content words of each text (stop words, punctuation, digits removed)."""
+        return [[t.lemma for t in tokens if t.is_content] for tokens in self.analyse(texts, language)]
+
+    def analysed_keys(self) -> set[tuple[str, str]]:
+        return set(self._cache)
+
+    def prefetch(self, texts_by_language: dict[str, list[str]]) -> "AnalysisPrefetch":
+        return AnalysisPrefetch(texts_by_language, self)
+
+    def close(self) -> None:
+        """Free the kept analyses, spaCy pipelines and word lemmas (later stages reuse the memory)."""
+        import gc
+
+        self._cache.clear()
+        spacy_pipeline.cache_clear()
+        _lookup_lemma.cache_clear()
+        gc.collect()
+
+
+class AnalysisPrefetch:
+    """Analyses answers in a background thread while the embedder works, so describe finds
+    them ready: torch and ONNX Runtime release the GIL while they compute, and the analysis
+    (spaCy, simplemma, mostly Python) would otherwise run alone after embedding.
+
+    `texts_by_language`: language -> the answers' texts. A failure here is not raised: the
+    main thread analyses the missing texts again and reports the error itself."""
+
+    def __init__(self, texts_by_language: dict[str, list[str]], analyser: Analyser | None = None):
+        import threading
+
+        self.analyser = analyser if analyser is not None else Analyser()
+        self.error: Exception | None = None
+        # A daemon thread: a run that fails or is interrupted does not wait for it.
+        self._thread = threading.Thread(target=self._run, args=(dict(texts_by_language),), name="criteria-nlp-analysis", daemon=True)
+        self._thread.start()
+
+    def _run(self, texts_by_language: dict[str, list[str]]) -> None:
+        try:
+            for language in sorted(texts_by_language):
+                self.analyser.analyse(texts_by_language[language], language)
+        except Exception as exc:  # noqa: BLE001 - see the class docstring
+            self.error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+
+def analyse(texts: list[str], language: str, analyser: Analyser | None = None) -> list[tuple[Token, ...]]:
+    """`Analyser.analyse` with the run's analyser, or a new one (nothing kept between calls)."""
+    return (analyser if analyser is not None else Analyser()).analyse(texts, language)
+
+
+def content_lemmas(texts: list[str], language: str, analyser: Analyser | None = None) -> list[list[str]]:
+    return (analyser if analyser is not None else Analyser()).content_lemmas(texts, language)
+
+
+def _analyse_uncached(texts: list[str], language: str):
+    nlp, tagged = spacy_pipeline(language)
+    stops = stop_words(language)
+    for doc in nlp.pipe(texts, batch_size=256):
+        tokens = []
+        for tok in doc:
+            if tok.is_space:
+                continue
+            word = tok.text.strip("'’")
+            is_word = bool(word) and word.replace("-", "").isalpha()
+            if tagged:
+                lemma = (tok.lemma_ or tok.text).casefold()
+                pos = tok.pos_
+                gender = ",".join(tok.morph.get("Gender"))
+                number = ",".join(tok.morph.get("Number"))
+            else:
+                lemma = _lookup_lemma(word, language) if is_word else word.casefold()
+                pos = gender = number = ""
+            is_stop = tok.text.casefold() in stops or lemma in stops or word.casefold() in stops
+            # Interned: the same words recur across answers, one copy of each string is enough.
+            tokens.append(Token(intern(tok.text), intern(lemma), intern(pos), intern(gender), intern(number), is_stop, is_word))
+        yield tuple(tokens)

@@ -1,1 +1,0 @@
-"""Exchange formats with qualitative-analysis software (REFI-QDA)."""

@@ -1,0 +1,218 @@
+"""Reading answers tables (CSV/TSV in any common encoding, XLSX, JSONL) into a Corpus.
+
+Every value is read as text, exactly as written: "NA", "0012", " 12 " or "=1+1" stay what
+they are (only header names are trimmed). Problems with the file become one-line InputErrors
+that say how to fix them; what was repaired on the way (NUL bytes dropped, lines in another
+encoding, merged cells, uncomputed formulas...) is listed in ``Corpus.read_info["warnings"]``."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from criteria_nlp.errors import InputError
+from criteria_nlp.io.tables import dedupe_columns, read_table
+
+# Columns the pipeline writes; input columns with these names are kept as input_<name>.
+OUTPUT_COLUMNS = (
+    "id", "text", "language", "language_source", "status", "code", "code_label",
+    "confidence", "cluster", "city", "group", "question",
+)
+
+
+ROLES = ("text", "id", "language", "city", "group", "question")
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which input column plays which role. None means absent (optional roles)."""
+
+    text: str = "text"
+    id: str | None = "id"
+    language: str | None = None
+    city: str | None = None
+    group: str | None = None
+    question: str | None = None
+
+    def roles(self) -> dict[str, str]:
+        """Canonical role -> input column, for the roles that are mapped."""
+        return {role: col for role, col in vars(self).items() if col is not None}
+
+
+@dataclass
+class Corpus:
+    """The answers of one input file, ready for the pipeline.
+
+    `answers` has one row per non-empty answer with canonical columns `id`, `text` and,
+    when mapped, `language`, `city`, `group`, `question`, then the input's other columns.
+    `skipped` holds the rows that were not answers (with a `reason`).
+    """
+
+    answers: pd.DataFrame
+    skipped: pd.DataFrame
+    columns: ColumnMap
+    extra_columns: list[str]
+    source: Path
+    checksum: str
+    n_rows: int
+    read_info: dict = field(default_factory=dict)
+
+    @property
+    def texts(self) -> list[str]:
+        return self.answers["text"].tolist()
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.read_info.get("warnings", []))
+
+    def summary(self) -> dict:
+        return {
+            "input_rows": self.n_rows,
+            "answers": len(self.answers),
+            "skipped": len(self.skipped),
+            "skipped_by_reason": self.skipped["reason"].value_counts().to_dict() if len(self.skipped) else {},
+        }
+
+
+def file_checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_columns(
+    found: list[str],
+    *,
+    text_col: str = "text",
+    id_col: str | None = None,
+    lang_col: str | None = None,
+    city_col: str | None = None,
+    group_col: str | None = None,
+    question_col: str | None = None,
+    source: str = "input",
+) -> ColumnMap:
+    """Check the requested columns against the file's. Roles left unset fall back to the
+    column of the same name (id, language, city, group, question) when the file has one."""
+    listing = ", ".join(repr(c) for c in found)
+
+    def require(option: str, column: str) -> str:
+        if column not in found:
+            close = [c for c in found if c.casefold() == column.strip().casefold()]
+            hint = f"; did you mean '{close[0]}'? " if close else "; "
+            raise InputError(f"{source}: no column '{column}' ({option}){hint}columns found: {listing}")
+        return column
+
+    def optional(option: str, column: str | None, default: str) -> str | None:
+        if column:
+            return require(option, column)
+        return default if default in found else None
+
+    return ColumnMap(
+        text=require("--text-col", text_col),
+        id=optional("--id-col", id_col, "id"),
+        language=optional("--lang-col", lang_col, "language"),
+        city=optional("--city-col", city_col, "city"),
+        group=optional("--group-col", group_col, "group"),
+        question=optional("--question-col", question_col, "question"),
+    )
+
+
+def read_answers(
+    path: str | Path,
+    *,
+    text_col: str = "text",
+    id_col: str | None = None,
+    lang_col: str | None = None,
+    city_col: str | None = None,
+    group_col: str | None = None,
+    question_col: str | None = None,
+    sheet: str | int | None = None,
+) -> Corpus:
+    """Read an answers table into a Corpus (see the module docstring for what is accepted)."""
+    path = Path(path)
+    frame, info = read_table(path, sheet=sheet, text_col=text_col)
+    info.setdefault("warnings", [])
+    if frame.shape[1] == 0:
+        raise InputError(f"{path.name}: the file is empty; it needs a header row and at least one answer")
+    requested = {
+        "--text-col": text_col, "--id-col": id_col or "id", "--lang-col": lang_col or "language",
+        "--city-col": city_col or "city", "--group-col": group_col or "group", "--question-col": question_col or "question",
+    }
+    names, notes = dedupe_columns([str(c) for c in frame.columns], set(requested.values()), path.name)
+    frame.columns = names
+    info["warnings"] += notes
+    columns = resolve_columns(
+        names, text_col=text_col, id_col=id_col, lang_col=lang_col,
+        city_col=city_col, group_col=group_col, question_col=question_col,
+        source=path.name if "sheet" not in info else f"{path.name} (sheet '{info['sheet']}')",
+    )
+    _refuse_uncomputed(info, columns, path.name)
+    n_rows = len(frame)
+    if n_rows == 0:
+        raise InputError(f"{path.name}: the file has a header but no rows; add answers below the header")
+
+    canonical = pd.DataFrame(index=frame.index)
+    if columns.id is None:
+        # Row numbers as in a spreadsheet's data rows, so ids are stable across re-runs.
+        canonical["id"] = [f"row-{i + 1}" for i in range(n_rows)]
+    else:
+        canonical["id"] = frame[columns.id].astype(str)  # exactly as written: ids are join keys
+    canonical["text"] = frame[columns.text].astype(str)
+    for role in ("language", "city", "group", "question"):
+        column = getattr(columns, role)
+        if column is not None:
+            canonical[role] = frame[column].astype(str).str.strip()
+
+    mapped = set(columns.roles().values())
+    extras = [c for c in frame.columns if c not in mapped]
+    extra_names = []
+    for column in extras:
+        name = column
+        while name in OUTPUT_COLUMNS or name in canonical.columns:
+            name = f"input_{name}"
+        canonical[name] = frame[column].astype(str)
+        extra_names.append(name)
+
+    _check_ids(canonical, path.name, columns.id)
+    empty = canonical["text"].str.strip() == ""
+    skipped = canonical.loc[empty, ["id", "text"]].assign(reason="empty answer")
+    answers = canonical.loc[~empty].reset_index(drop=True)
+    if answers.empty:
+        raise InputError(f"{path.name}: no non-empty answer in column '{columns.text}'; check --text-col")
+    return Corpus(
+        answers=answers,
+        skipped=skipped.reset_index(drop=True),
+        columns=columns,
+        extra_columns=extra_names,
+        source=path,
+        checksum=file_checksum(path),
+        n_rows=n_rows,
+        read_info=info,
+    )
+
+
+def _refuse_uncomputed(info: dict, columns: ColumnMap, name: str) -> None:
+    formulas = info.get("uncomputed_formulas") or {}
+    for role, column in columns.roles().items():
+        if formulas.get(column):
+            raise InputError(
+                f"{name}: column '{column}' ({role}) holds {formulas[column]} formula(s) that were never computed; "
+                "open and save the file in Excel or LibreOffice (or paste the values) and try again"
+            )
+
+
+def _check_ids(frame: pd.DataFrame, name: str, id_column: str | None) -> None:
+    ids = frame["id"]
+    blank = ids.str.strip() == ""
+    if blank.any():
+        position = int(blank.to_numpy().argmax()) + 1
+        raise InputError(f"{name}: empty id in column '{id_column}' (data row {position}); every answer needs an id (or omit --id-col to number rows)")
+    duplicated = ids[ids.duplicated(keep=False)]
+    if len(duplicated):
+        shown = ", ".join(repr(v) for v in list(dict.fromkeys(duplicated))[:5])
+        raise InputError(f"{name}: duplicate ids in column '{id_column}' ({shown}); ids must be unique")

@@ -1,0 +1,146 @@
+"""`criteria-nlp run`: read → prepare (language, redact) → embed → assign → discover →
+describe → review → compare → report, each stage called once, in order, on one `RunState`;
+every output is written atomically, together, with a manifest that says how it was made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from criteria_nlp.assign.answers import assign_answers
+from criteria_nlp.assign.training import read_training
+from criteria_nlp.codebook.loaders import load_codebook
+from criteria_nlp.config import UNASSIGNED, RunConfig
+from criteria_nlp.describe.analyser import Analyser
+from criteria_nlp.describe.groups import describe_groups
+from criteria_nlp.discover.groups import discover_groups
+from criteria_nlp.embed.texts import embed_answers
+from criteria_nlp.io.corpus import Corpus, read_answers
+from criteria_nlp.io.lock import outdir_lock
+from criteria_nlp.io.outputs import (
+    output_transaction,
+    write_csv_atomic,
+    write_json_atomic,
+)
+from criteria_nlp.pipeline.manifest import StageTimer, build_manifest
+from criteria_nlp.pipeline.state import RunState, answers_output
+from criteria_nlp.prepare.answers import prepare_answers, texts_by_language
+from criteria_nlp.report.outdir import (
+    check_report_options,
+    map_coordinates,
+    write_comparison,
+    write_run_report,
+)
+from criteria_nlp.review.apply import (
+    apply_answer_decisions,
+    apply_group_decisions,
+    group_names,
+)
+from criteria_nlp.review.outputs import write_review_outputs
+from criteria_nlp.review.state import DecisionState
+
+PREFETCH_MAX = 30_000  # answers whose lemma analysis runs in the background while embedding
+
+
+@dataclass
+class RunResult:
+    outdir: Path
+    answers: pd.DataFrame
+    clusters: pd.DataFrame
+    manifest: dict
+    timings: dict = field(default_factory=dict)
+    indicators: pd.DataFrame | None = None
+    decisions_report: pd.DataFrame | None = None
+    comparison: pd.DataFrame | None = None
+
+
+def load_corpus(config: RunConfig) -> Corpus:
+    return read_answers(config.input, **config.columns())
+
+
+def load_training(config: RunConfig) -> pd.DataFrame | None:
+    """The coded answers of `config.train` (None without it), read before anything is embedded:
+    a wrong --label-col must not cost an embedding pass."""
+    if config.train is None:
+        return None
+    return read_training(config.train, label_col=config.label_col, text_col=config.text_col, languages=config.languages)
+
+
+def run_pipeline(config: RunConfig) -> RunResult:
+    from criteria_nlp.embed import get_embedder
+
+    outdir = Path(config.outdir)
+    timer = StageTimer(report=config.show_progress)
+    analyser = Analyser()
+    with outdir_lock(outdir):
+        with timer.stage("read"):
+            corpus = load_corpus(config)
+            codebook = load_codebook(config.codebook)
+            check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
+            training = load_training(config)
+        with timer.stage("language"):
+            state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress))
+        redaction = None
+        if config.redact:
+            from criteria_nlp.prepare.privacy import redact_answers
+
+            with timer.stage("redact"):
+                redacted, redaction = redact_answers(state.answers)
+                state = state.with_answers(redacted)
+        # Beyond PREFETCH_MAX answers the analyses (about 1 GB at 100,000) would sit in memory
+        # beside assignment and discovery, while hiding only a minute of a half-hour embedding.
+        prefetch = analyser.prefetch(texts_by_language(state.rows)) if state.coded.sum() <= PREFETCH_MAX else None
+        embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size)
+        with timer.stage("embed"):
+            state = state.with_vectors(embed_answers(state.rows["text"].tolist(), embedder, config.show_progress))
+            embedding_stats = dict(getattr(embedder, "stats", {}) or {})
+        with timer.stage("assign"):
+            table, assign_info = assign_answers(state.rows, state.vectors, codebook, embedder, training=training, shots=config.shots,
+                                                min_confidence=config.min_confidence, top_k=config.top_k, seed=config.seed)
+            state = state.with_rows(table)
+            decisions = DecisionState.load(outdir)
+            answers, decision_report = apply_answer_decisions(state.answers, decisions, codebook)
+            state = state.with_answers(answers)
+        with timer.stage("discover"):
+            labels, clusters, discovery = discover_groups(state.rows, state.vectors, max_unassigned=config.max_unassigned,
+                                                          seed=config.seed, n_clusters=config.n_clusters)
+            state = state.with_row_values("cluster", labels, fill=UNASSIGNED)
+            answers, group_report = apply_group_decisions(state.answers, state.vectors, state.coded, decisions, codebook)
+            state, decision_report = state.with_answers(answers), decision_report + group_report
+        with timer.stage("describe"):
+            if prefetch is not None:
+                prefetch.wait()
+            clusters, indicators, codes = describe_groups(state.rows, state.vectors, codebook, names=group_names(decisions),
+                                                          analyser=analyser)
+            analyser.close()  # the token analyses of every answer: hundreds of MB at 100,000 answers
+        answers = state.answers
+        # Every output of the run is renamed into place together, once all are written:
+        # a run killed before that leaves the previous outputs untouched.
+        with output_transaction(outdir):
+            with timer.stage("compare"):
+                comparison = write_comparison(outdir, answers, codebook=codebook, clusters=clusters, correction=config.correction)
+            with timer.stage("write"):
+                table = answers_output(answers, corpus.extra_columns)
+                write_csv_atomic(outdir / "answers.csv", table)
+                write_csv_atomic(outdir / "clusters.csv", clusters)
+                write_csv_atomic(outdir / "codes.csv", codes)
+                review = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report, codes,
+                                              extra_sheets={"Comparison": comparison})
+            with timer.stage("report"):
+                manifest = build_manifest(config, corpus, answers, embedder, discovery, timer.timings, embedding_stats)
+                manifest["review"] = review
+                manifest["assignment"] = assign_info
+                if redaction is not None:
+                    manifest["redaction"] = redaction
+                rows = state.rows
+                coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed)
+                write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
+                                 projection_note=note, gold_col=config.gold_col, manifest=manifest,
+                                 correction=config.correction, seed=config.seed, indicators=indicators)
+            manifest["timings_seconds"] = dict(timer.timings)
+            manifest["peak_rss_mb_after_stage"] = dict(timer.peak_rss_mb)
+            write_json_atomic(outdir / "manifest.json", manifest)
+    return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings,
+                     indicators=indicators, decisions_report=pd.DataFrame(decision_report), comparison=comparison)

@@ -1,0 +1,27 @@
+"""The prepare stage: each answer's language, status (answer / non-answer) and duplicate group."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from criteria_nlp.config import DEFAULT_LANGUAGES
+from criteria_nlp.io.corpus import Corpus
+from criteria_nlp.prepare.language import LanguageIdentifier, identify_languages
+from criteria_nlp.prepare.text import answer_status, duplicate_groups
+
+
+def prepare_answers(corpus: Corpus, languages=DEFAULT_LANGUAGES, show_progress: bool = False) -> pd.DataFrame:
+    """Corpus rows with language, status (answer / non_answer) and duplicate group."""
+    answers = corpus.answers.copy()
+    detected = identify_languages(answers, LanguageIdentifier(languages, show_progress=show_progress))
+    answers["language"] = detected["language"].fillna("")
+    answers["language_source"] = detected["language_source"]
+    answers["status"] = answer_status(answers["text"])
+    answers["duplicate_of"] = duplicate_groups(answers["text"])
+    return answers
+
+
+def texts_by_language(rows: pd.DataFrame) -> dict[str, list[str]]:
+    """The answers' texts per language, as describe groups them ("" = "und")."""
+    languages = rows["language"].astype(str).replace("", "und")
+    return {language: rows.loc[languages == language, "text"].astype(str).tolist() for language in sorted(set(languages))}

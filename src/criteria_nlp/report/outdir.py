@@ -1,0 +1,167 @@
+"""The compare and report stages: glue between a run's outputs and report.compare / report.html.
+
+Used by `run` (at the end of the pipeline) and by the `compare` and `report` commands,
+which work on an existing OUTDIR (answers.csv, clusters.csv, manifest.json)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from criteria_nlp.config import DEFAULT_ALPHA, DEFAULT_CORRECTION, DEFAULT_EMBEDDER
+from criteria_nlp.errors import InputError
+from criteria_nlp.io.outputs import unneutralise_cell, write_csv_atomic
+from criteria_nlp.report.compare import CORRECTIONS, DIMENSIONS, compare_all
+
+LABEL_LANGUAGE = "en"
+
+
+def code_labels(codebook, language: str = LABEL_LANGUAGE) -> dict[str, str]:
+    """One label per code in one language, so that rows compare across languages."""
+    if codebook is None:
+        return {}
+    return {code.code: codebook.label(code.code, language) for code in codebook}
+
+
+def cluster_labels(clusters: pd.DataFrame | None) -> dict[str, str]:
+    if clusters is None or clusters.empty or "cluster_label" not in clusters.columns:
+        return {}
+    return {str(k): str(v) for k, v in zip(clusters["cluster"], clusters["cluster_label"].fillna(""))}
+
+
+def write_comparison(outdir: Path, answers: pd.DataFrame, *, codebook=None, clusters=None, by: Sequence[str] | None = None,
+                     correction: str = DEFAULT_CORRECTION, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """Compute the comparison tables and write OUTDIR/compare.csv."""
+    _check_options(by, correction)
+    comparison = compare_all(answers, by=by, alpha=alpha, correction=correction,
+                             labels=code_labels(codebook), cluster_labels=cluster_labels(clusters))
+    write_csv_atomic(Path(outdir) / "compare.csv", comparison)
+    return comparison
+
+
+def gold_metrics(answers: pd.DataFrame, gold_col: str | None) -> dict | None:
+    """code_metrics against the analyst's codes in `gold_col` (answers only)."""
+    if not gold_col:
+        return None
+    if gold_col not in answers.columns:
+        raise InputError(f"--gold-col '{gold_col}' is not a column of the answers; choose one of: {', '.join(map(str, answers.columns))}")
+    from criteria_nlp.evaluate import code_metrics
+
+    rows = answers[answers["status"] == "answer"] if "status" in answers.columns else answers
+    gold = rows[gold_col].fillna("").astype(str).map(unneutralise_cell).str.strip()
+    return code_metrics(gold.tolist(), rows["code"].fillna("").astype(str).tolist(), rows["language"].astype(str).tolist())
+
+
+def map_coordinates(ids: Sequence[str], vectors: np.ndarray, languages: Sequence[str], seed: int = 0) -> tuple[pd.DataFrame, str]:
+    from criteria_nlp.report.projection import project_2d
+
+    coords, note = project_2d(vectors, languages, seed=seed)
+    return pd.DataFrame({"id": [str(i) for i in ids], "x": coords[:, 0], "y": coords[:, 1]}), note
+
+
+def write_run_report(outdir: Path, answers: pd.DataFrame, *, comparison: pd.DataFrame, codebook=None, clusters=None,
+                     indicators: pd.DataFrame | None = None, coords: pd.DataFrame | None = None, projection_note: str = "",
+                     gold_col: str | None = None, manifest: dict | None = None, correction: str = DEFAULT_CORRECTION,
+                     alpha: float = DEFAULT_ALPHA, seed: int = 0) -> Path:
+    from criteria_nlp.report.html import write_report
+
+    return write_report(
+        Path(outdir) / "report.html", answers, comparison=comparison, clusters=clusters, indicators=indicators,
+        codebook=codebook, coords=coords, projection_note=projection_note, metrics=gold_metrics(answers, gold_col),
+        gold_col=gold_col, manifest=manifest, correction=correction, alpha=alpha, seed=seed,
+        title=_title(manifest),
+    )
+
+
+def load_run(outdir: Path) -> dict:
+    """answers, clusters, indicators (when present), manifest and codebook of a finished run."""
+    from criteria_nlp.codebook.loaders import load_codebook
+    from criteria_nlp.errors import CriteriaNLPError
+
+    outdir = Path(outdir)
+    answers_path = outdir / "answers.csv"
+    if not answers_path.exists():
+        raise InputError(f"{outdir}: no answers.csv here; run `criteria-nlp run INPUT -o {outdir}` first")
+    answers = _read_csv(answers_path)
+    for column in ("id", "text", "code"):
+        if column not in answers.columns:
+            raise InputError(f"{answers_path}: column '{column}' is missing; is this an answers.csv written by criteria-nlp run?")
+    manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8")) if (outdir / "manifest.json").exists() else {}
+    codebook = None
+    spec = manifest.get("parameters", {}).get("codebook")
+    if spec:
+        try:
+            codebook = load_codebook(spec)
+        except CriteriaNLPError:
+            codebook = None  # moved or deleted since the run: fall back on answers.csv's labels
+    optional = {name: _read_csv(outdir / f"{name}.csv") if (outdir / f"{name}.csv").exists() else None for name in ("clusters", "indicators")}
+    return {"answers": answers, "manifest": manifest, "codebook": codebook, **optional}
+
+
+def compare_outdir(outdir: Path, *, by: Sequence[str] | None = None, correction: str = DEFAULT_CORRECTION, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
+    """`criteria-nlp compare OUTDIR`: write OUTDIR/compare.csv from a finished run."""
+    run = load_run(outdir)
+    missing = [d for d in by or () if d not in run["answers"].columns]
+    if missing:
+        raise InputError(f"{outdir}/answers.csv has no column {', '.join(missing)}: nothing to compare by; use --by with one of "
+                         f"{', '.join(d for d in DIMENSIONS if d in run['answers'].columns) or '(none present)'}")
+    return write_comparison(outdir, run["answers"], codebook=run["codebook"], clusters=run["clusters"], by=by,
+                            correction=correction, alpha=alpha)
+
+
+def report_outdir(outdir: Path, *, gold_col: str | None = None, with_map: bool = True, correction: str = DEFAULT_CORRECTION,
+                  alpha: float = DEFAULT_ALPHA, cache_dir=None, show_progress: bool = False) -> Path:
+    """`criteria-nlp report OUTDIR`: (re)write compare.csv and report.html from a finished run.
+    The map re-embeds the answers with the run's embedder (cache hits for e5)."""
+    run = load_run(outdir)
+    answers, manifest = run["answers"], run["manifest"]
+    comparison = write_comparison(outdir, answers, codebook=run["codebook"], clusters=run["clusters"], correction=correction, alpha=alpha)
+    coords, note = None, ""
+    if with_map:
+        coords, note = _embed_for_map(answers, manifest, cache_dir, show_progress)
+    return write_run_report(outdir, answers, comparison=comparison, codebook=run["codebook"], clusters=run["clusters"],
+                            indicators=run["indicators"], coords=coords, projection_note=note, gold_col=gold_col,
+                            manifest=manifest, correction=correction, alpha=alpha, seed=int(manifest.get("seed", 0) or 0))
+
+
+def _embed_for_map(answers, manifest, cache_dir, show_progress):
+    from criteria_nlp.embed import get_embedder
+    from criteria_nlp.embed.texts import embed_answers
+
+    rows = answers[answers["status"] == "answer"] if "status" in answers.columns else answers
+    if rows.empty:
+        return None, ""
+    name = manifest.get("model", {}).get("embedder") or manifest.get("parameters", {}).get("embedder") or DEFAULT_EMBEDDER
+    seed = int(manifest.get("seed", 0) or 0)
+    embedder = get_embedder(name, cache_dir=cache_dir, seed=seed)
+    vectors = embed_answers(rows["text"].map(unneutralise_cell).tolist(), embedder, show_progress)
+    return map_coordinates(rows["id"].tolist(), vectors, rows["language"].tolist(), seed=seed)
+
+
+def check_report_options(gold_col: str | None, correction: str, columns, source) -> None:
+    """Fail before a run's slow stages when the report cannot be made as asked."""
+    _check_options(None, correction)
+    if gold_col and gold_col not in columns:
+        raise InputError(f"--gold-col '{gold_col}' is not a column of {Path(source).name}; choose one of: {', '.join(map(str, columns))}")
+
+
+def _check_options(by, correction):
+    if correction not in CORRECTIONS:
+        raise InputError(f"--correction must be one of {', '.join(CORRECTIONS)}, not '{correction}'")
+    for dimension in by or ():
+        if dimension not in DIMENSIONS:
+            raise InputError(f"--by must be one of {', '.join(DIMENSIONS)}, not '{dimension}'")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return frame.apply(lambda column: column.map(unneutralise_cell))
+
+
+def _title(manifest: dict | None) -> str:
+    source = (manifest or {}).get("input", {}).get("path")
+    return f"criteria-nlp report: {Path(source).name}" if source else "criteria-nlp report"

@@ -1,0 +1,93 @@
+"""Shared vector maths, the only copies: unit rows, one vector per distinct answer, and the
+removal of each language's mean vector (so that translations meet)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def unit_rows(matrix: np.ndarray, copy: bool = True) -> np.ndarray:
+    """Rows scaled to length 1 (zero rows stay zero); `copy=False` scales a float array in place
+    (100,000 answer vectors in float64 are 300 MB: copies add up)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    if copy:
+        return matrix / norms
+    matrix /= norms
+    return matrix
+
+
+def centre_by_language(vectors: np.ndarray, languages: Sequence[str] | None, min_count: int = 5) -> np.ndarray:
+    """Subtract each language's mean over the rows given (languages with fewer than
+    `min_count` rows use the global mean), then scale rows to length 1."""
+    if languages is None or len(vectors) == 0:
+        return np.asarray(vectors, dtype=np.float64)
+    return LanguageCentring(min_count).fit(vectors, languages).transform(vectors, languages)
+
+
+def item_sums(X: np.ndarray, item_of_row: np.ndarray, n_items: int) -> np.ndarray:
+    """Per item, the sum of its rows' vectors (float64, without a full float64 copy of X)."""
+    sums = np.zeros((n_items, np.shape(X)[1]))
+    np.add.at(sums, item_of_row, X)
+    return sums
+
+
+def item_means(X: np.ndarray, item_of_row: np.ndarray, n_items: int) -> np.ndarray:
+    """Per item (e.g. a distinct answer text), the mean of its rows' vectors."""
+    return item_sums(X, item_of_row, n_items) / np.maximum(np.bincount(item_of_row, minlength=n_items), 1)[:, None]
+
+
+def unique_items(texts: Sequence[str] | None, n: int, keys: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """Canonical unique items: (sorted unique duplicate keys, row -> item index).
+
+    Without texts every row is its own item, ordered by its key."""
+    from criteria_nlp.prepare.text import duplicate_key
+
+    if texts is not None:
+        item_keys = [duplicate_key(t) for t in texts]
+    else:
+        item_keys = [str(k) for k in keys] if keys is not None else [f"{i:09d}" for i in range(n)]
+    unique = sorted(set(item_keys))
+    position = {k: i for i, k in enumerate(unique)}
+    return unique, np.array([position[k] for k in item_keys], dtype=int)
+
+
+def item_values(values: Sequence[str], item_of_row: np.ndarray, n_items: int) -> list[str]:
+    """The most frequent value per item (ties: the smallest), e.g. the language of a text."""
+    frame = pd.DataFrame({"item": item_of_row, "value": [str(v) for v in values]})
+    counts = frame.value_counts().reset_index(name="n").sort_values(["item", "n", "value"], ascending=[True, False, True])
+    first = counts.drop_duplicates("item").set_index("item")["value"]
+    return [first.get(i, "") for i in range(n_items)]
+
+
+class LanguageCentring:
+    """Remembers each language's mean answer vector and removes it; unknown or rare languages
+    lose the mean of all answers. With `texts`, means are over distinct texts in canonical
+    order (row order and duplicates do not matter); without, over rows."""
+
+    def __init__(self, min_count: int = 5):
+        self.min_count = min_count
+
+    def fit(self, X: np.ndarray, languages: Sequence[str] | None = None, texts: Sequence[str] | None = None) -> "LanguageCentring":
+        keys, item_of_row = unique_items(texts, len(X), [f"{i:09d}" for i in range(len(X))] if texts is None else None)
+        V = item_means(X, item_of_row, len(keys))
+        self.global_mean_ = V.mean(axis=0) if len(V) else np.zeros(np.shape(X)[1])
+        self.means_ = {}
+        if languages is not None and len(V):
+            item_languages = np.asarray(item_values(languages, item_of_row, len(keys)))
+            for language in sorted(set(item_languages)):
+                rows = item_languages == language
+                if rows.sum() >= self.min_count:
+                    self.means_[language] = V[rows].mean(axis=0)
+        return self
+
+    def transform(self, X: np.ndarray, languages: Sequence[str] | None = None) -> np.ndarray:
+        out = np.array(X, dtype=np.float64)  # the only full-size copy: centred and scaled in place
+        languages = np.asarray([str(lang) for lang in languages]) if languages is not None else np.full(len(out), "")
+        for language in np.unique(languages):
+            rows = languages == language
+            out[rows] -= self.means_.get(str(language), self.global_mean_)
+        return unit_rows(out, copy=False)
