@@ -18,8 +18,8 @@ from criteria_nlp.io.tables import dedupe_columns, read_table
 
 # Columns the pipeline writes; input columns with these names are kept as input_<name>.
 OUTPUT_COLUMNS = (
-    "id", "text", "language", "language_source", "status", "code", "code_label",
-    "confidence", "cluster", "city", "group", "question",
+    "id", "text", "language", "language_source", "status", "code", "code_label", "code_proposed", "code_source",
+    "confidence", "cluster", "cluster_source", "valence", "indicator_id", "city", "group", "question",
 )
 
 
