@@ -506,8 +506,10 @@ def _indicators_for(indicators: pd.DataFrame | None, code: str) -> list[dict]:
     for row in rows.to_dict("records"):
         out.append({
             "id": row.get("indicator_id", ""), "name": row.get("name", ""), "language": row.get("language", ""),
-            "status": row.get("status", ""), "note": row.get("note", ""),
-            "levels": [row.get(f"level_{i}", "") for i in range(1, 6)],
+            "status": row.get("status", ""), "note": row.get("note", ""), "cluster": row.get("cluster", ""),
+            "levels": [{"text": row.get(f"level_{i}", ""), "quotes": row.get(f"quotes_{i}", "")} for i in range(1, 6)],
+            "unmatched": row.get("status", "") == "draft-unmatched",
+            "answers": row.get("quotes_1", "") if row.get("status", "") == "draft-unmatched" else "",
         })
     return out
 
