@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from criteria_nlp.describe.drafting import INDICATOR_COLUMNS, IndicatorDrafter, parse_names
+from criteria_nlp.describe.drafting import (
+    INDICATOR_COLUMNS,
+    IndicatorDrafter,
+    parse_names,
+)
 from criteria_nlp.describe.keyphrases import describe
 from criteria_nlp.describe.library import load_library
 

@@ -4,7 +4,11 @@ languages, and user files extend or replace it with one-line errors when they ar
 import pytest
 
 from criteria_nlp.codebook.loaders import load_codebook
-from criteria_nlp.describe.library import IndicatorLibraryError, check_analyst_language, load_library
+from criteria_nlp.describe.library import (
+    IndicatorLibraryError,
+    check_analyst_language,
+    load_library,
+)
 
 LANGUAGES = {"fr", "nl", "en", "it", "pt", "el", "lv", "sv", "ru", "de", "es"}
 PATTERN_OF_FAMILY = {"A": "resource", "B": "environment", "C": "institution", "D": "relation", "E": "balance",

@@ -18,9 +18,11 @@ How a group is matched, and why:
    best answers instead of an indicator. The thresholds are reported in the manifest.
    A group whose answers point far more clearly (`SWITCH_MARGIN` in z-score) to an indicator
    of another component than its code's gets that indicator, and the draft says so.
-4. **Quotes under their level.** An answer's valence (`valence.py`) says which end of the
-   scale it illustrates (ill-being: levels 1-2, well-being: 4-5, mixed: 3); among those, the
-   level whose situation it is closest to.
+4. **Quotes under their level.** Only answers that rank the chosen indicator among their
+   best five are quoted. An answer's valence (`valence.py`; answers to "what I do" count as
+   well-being) says which end of the scale it illustrates: ill-being answers go to level 2
+   (obstacles) unless they fit level 1 (impossible) clearly better, well-being answers to
+   level 4 (quality) unless they fit level 5 (lasting) clearly better.
 
 Everything is a DRAFT for analysts and the citizen group to validate; wording not checked by a
 native speaker is marked so.
@@ -60,8 +62,8 @@ UNVERIFIED_NOTE = "this wording has not been checked by a native speaker yet"
 FALLBACK_LANGUAGE = "en"
 MATCH_SAMPLE = 40          # most central answers of a group that decide its indicator
 MAX_QUOTED = 3             # answers quoted per level
-VARIANT_MARGIN = 0.01      # a variant's name must fit the group this much better than the indicator's own
-MIXED = (0.35, 0.65)       # valence probabilities read as "both": level 3 (attained but limited)
+VARIANT_MARGIN = 0.03      # a variant's name must fit the group this much better than the indicator's own
+LEVEL_MARGIN = 0.02        # an answer goes to the outer level (1 or 5) only when it fits it this much better
 TOP_SUPPORT = 5            # an answer supports the indicators among its five best-fitting
 SWITCH_MARGIN = 1.5        # z-score by which another component's indicator must beat the code's
 
@@ -202,7 +204,8 @@ class IndicatorDrafter:
                 for r in desc.members:
                     indicator_of_row[r] = indicator.id
             variant = self._variant(indicator, vectors[sample], [languages[r] for r in sample]) if indicator else ""
-            levels = self._levels(indicator, desc, vectors, languages, p_positive) if indicator else {}
+            supporters = set(np.flatnonzero((top == choice.position).any(axis=1)).tolist())
+            levels = self._levels(indicator, desc, vectors, languages, p_positive, supporters) if indicator else {}
             for language in self._output_languages(desc):
                 row = self._row(desc, indicator, variant, levels, language, rows, choice, names)
                 statuses[row["status"]] += 1
@@ -257,18 +260,20 @@ class IndicatorDrafter:
         slug = max(sorted(mean), key=lambda k: mean[k])
         return slug if mean[slug] > own + VARIANT_MARGIN else ""
 
-    def _levels(self, indicator, desc: GroupDescription, vectors, languages, p_positive) -> dict[int, list[int]]:
-        """Level -> the group's answers quoted under it (most fitting first)."""
+    def _levels(self, indicator, desc: GroupDescription, vectors, languages, p_positive, supporters) -> dict[int, list[int]]:
+        """Level -> the group's answers quoted under it (most fitting first). Only answers that
+        rank the indicator among their best five are quoted (a mixed group's other half is
+        not); an ill-being answer goes to level 2 (obstacles) unless it says the good is
+        impossible (level 1), a well-being answer to level 4 unless it speaks of lasting (5)."""
         placed: dict[int, list[tuple[float, int]]] = {k: [] for k in LEVELS}
-        members = desc.by_centrality(desc.members)[: 4 * MATCH_SAMPLE]
+        members = [r for r in desc.by_centrality(desc.members)[: 4 * MATCH_SAMPLE] if r in supporters]
         for language, (rows, sims) in self._similarities(vectors[members], [languages[r] for r in members]).items():
             units = self.units_[language]
             level_columns = [c for c, (owner, kind, _) in enumerate(units.kinds) if owner == indicator.id and kind == "level"]
             for position, row_sims in zip(rows, sims[:, level_columns]):
                 r = members[position]
-                p = p_positive[r]
-                allowed = (3,) if MIXED[0] < p < MIXED[1] else (4, 5) if p >= 0.5 else (1, 2)
-                level = max(allowed, key=lambda k: row_sims[k - 1])
+                low, high = (2, 1) if p_positive[r] < 0.5 else (4, 5)
+                level = high if row_sims[high - 1] > row_sims[low - 1] + LEVEL_MARGIN else low
                 placed[level].append((float(row_sims[level - 1]), r))
         return {k: [r for _, r in sorted(v, key=lambda x: (-x[0], x[1]))[:MAX_QUOTED]] for k, v in placed.items()}
 

@@ -38,12 +38,16 @@ def library_valence_texts(library, languages: Sequence[str]) -> tuple[list[str],
     return texts, np.asarray(labels, dtype=int)
 
 
+# "What do I do for my well-being" answers are mostly actions taken for the good: a weaker
+# push towards well-being than the well-being question's.
+PRIOR = {"wellbeing": 1.0, "illbeing": -1.0, "action": 0.5}
+
+
 def question_prior(questions: Sequence[str] | None, n: int) -> np.ndarray:
-    """+1 for answers to the well-being question, -1 for ill-being, 0 otherwise."""
+    """+1 for answers to the well-being question, -1 for ill-being, +0.5 for actions, 0 otherwise."""
     if questions is None:
         return np.zeros(n)
-    kinds = [question_kind(q) for q in questions]
-    return np.array([1.0 if k == "wellbeing" else -1.0 if k == "illbeing" else 0.0 for k in kinds])
+    return np.array([PRIOR.get(question_kind(q), 0.0) for q in questions])
 
 
 class ValenceClassifier:
