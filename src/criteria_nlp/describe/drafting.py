@@ -16,6 +16,9 @@ How a group is matched, and why:
    have more support than the best indicator of `null_quantile` of random groups of the
    run's own answers, of the same size: otherwise the group is `draft-unmatched` and gets its
    best answers instead of an indicator. The thresholds are reported in the manifest.
+   And at least half of its answers must fit the library as well as the 5 % least fitting
+   of the SPIRAL codebook's own example answers fit theirs: a group of texts that are not
+   about well-being criteria (news, encyclopedic sentences) is unmatched, however coherent.
    A group whose answers point far more clearly (`SWITCH_MARGIN` in z-score) to an indicator
    of another component than its code's gets that indicator, and the draft says so.
 4. **Quotes under their level.** Only answers that rank the chosen indicator among their
@@ -66,6 +69,8 @@ VARIANT_MARGIN = 0.03      # a variant's name must fit the group this much bette
 LEVEL_MARGIN = 0.02        # an answer goes to the outer level (1 or 5) only when it fits it this much better
 TOP_SUPPORT = 5            # an answer supports the indicators among its five best-fitting
 SWITCH_MARGIN = 1.5        # z-score by which another component's indicator must beat the code's
+FLOOR_QUANTILE = 0.05      # the codebook examples' fit below which an answer is not about a known criterion
+IN_DOMAIN_SHARE = 0.5      # share of a group's answers that must be about a criterion the library knows
 
 
 @dataclass(frozen=True)
@@ -128,10 +133,31 @@ class IndicatorDrafter:
             ids = [k[0] for k in kinds]
             starts = np.array([n for n in range(len(ids)) if n == 0 or ids[n] != ids[n - 1]])
             self.units_[language] = _Units([ids[s] for s in starts], starts, kinds, vectors[rows])
+        self.fit_floor_ = self._fit_floor(embedder)
         valence_texts, labels = library_valence_texts(self.library, self.languages_)
         text_row = {t: n for n, t in enumerate(texts)}
         self.valence_ = ValenceClassifier(seed=self.seed).fit(vectors[[text_row[t] for t in valence_texts]], labels)
         return self
+
+    def _fit_floor(self, embedder) -> float:
+        """How well an answer fits the library when it is about a criterion the library knows:
+        the `FLOOR_QUANTILE` of the fit of the SPIRAL codebook's own example answers to the
+        best indicator of their component (-inf when too few examples are covered)."""
+        from criteria_nlp.codebook.loaders import load_codebook
+
+        covered = self.library.components()
+        # Only examples in a language the library is embedded in: each is compared with the
+        # library in its own language, as the answers are.
+        examples = [(code.code, language, text) for code in load_codebook("spiral").codable() if code.code in covered
+                    for language, texts in code.examples.items() if language in self.units_ for text in texts]
+        if len(examples) < 30:
+            return float("-inf")
+        vectors = unit_rows(np.asarray(embedder.embed([t for _, _, t in examples]), dtype=np.float64))
+        scores = self.indicator_scores(vectors, [language for _, language, _ in examples])
+        order = list(self.library.indicators)
+        component = np.array([self.library[i].component for i in order])
+        own = [scores[n, component == code].max() for n, (code, _, _) in enumerate(examples)]
+        return float(np.quantile(own, FLOOR_QUANTILE))
 
     # ---------------------------------------------------------------------------- scoring
     def _language_of(self, language: str) -> str:
@@ -215,6 +241,9 @@ class IndicatorDrafter:
                 "library_languages_used": [str(x) for x in self.languages_],
                 "unmatched_rule": f"support below the {self.null_quantile:.0%} quantile of random groups of the same size",
                 "support_threshold_by_group_size": {str(k): round(v, 3) for k, v in sorted(thresholds.items())},
+                "fit_floor": round(self.fit_floor_, 4),
+                "fit_rule": f"at least {IN_DOMAIN_SHARE:.0%} of a group's answers fit the library as well as the "
+                            f"{FLOOR_QUANTILE:.0%} least fitting of the SPIRAL codebook's own examples",
                 "drafts": dict(statuses)}
         return pd.DataFrame(table, columns=INDICATOR_COLUMNS), valence, info
 
@@ -235,7 +264,9 @@ class IndicatorDrafter:
         switched = (elsewhere not in own and z[elsewhere] >= z[best] + SWITCH_MARGIN and support[elsewhere] >= threshold)
         if switched:
             best = elsewhere
-        return _Choice(best, bool(support[best] >= threshold), float(z[best]), float(support[best]), switched)
+        in_domain = float((scores[sample].max(axis=1) >= self.fit_floor_).mean())
+        matched = bool(support[best] >= threshold and in_domain >= IN_DOMAIN_SHARE)
+        return _Choice(best, matched, float(z[best]), float(support[best]), switched)
 
     def _output_languages(self, desc: GroupDescription) -> list[str]:
         languages = [self.analyst_language]
