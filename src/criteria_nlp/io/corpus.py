@@ -8,6 +8,7 @@ encoding, merged cells, uncomputed formulas...) is listed in ``Corpus.read_info[
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,17 @@ from criteria_nlp.io.tables import dedupe_columns, read_table
 OUTPUT_COLUMNS = (
     "id", "text", "language", "language_source", "status", "code", "code_label", "code_proposed", "code_source",
     "confidence", "cluster", "cluster_source", "valence", "indicator_id", "city", "group", "question",
+    "duplicate_of", "language_confidence", "analyst", "review_status",
 )
+
+
+# The 2nd..k-th codes of --top-k (code_2, code_label_2, confidence_2...) are written too.
+RANKED_OUTPUT_COLUMN = re.compile(r"(code|code_label|confidence)_\d+")
+
+
+def is_output_column(name: str) -> bool:
+    """A column name the pipeline writes: an input column with it is kept as input_<name>."""
+    return name in OUTPUT_COLUMNS or RANKED_OUTPUT_COLUMN.fullmatch(name) is not None
 
 
 ROLES = ("text", "id", "language", "city", "group", "question")
@@ -173,7 +184,7 @@ def read_answers(
     extra_names = []
     for column in extras:
         name = column
-        while name in OUTPUT_COLUMNS or name in canonical.columns:
+        while is_output_column(name) or name in canonical.columns:
             name = f"input_{name}"
         canonical[name] = frame[column].astype(str)
         extra_names.append(name)

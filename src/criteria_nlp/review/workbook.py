@@ -12,6 +12,7 @@ import pandas as pd
 
 from criteria_nlp.io.outputs import (
     FORMULA_PREFIXES,
+    SNAPSHOT_DIR,
 )
 from criteria_nlp.review.apply import group_status_text
 from criteria_nlp.review.state import (
@@ -20,9 +21,6 @@ from criteria_nlp.review.state import (
     DecisionState,
     answer_text_hash,
 )
-
-SNAPSHOT_DIR = "review-snapshots"
-
 
 GROUP_SHEET = "Criteria groups"
 
