@@ -96,6 +96,19 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _short(name: str, width: int = 40) -> str:
+    name = str(name)
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def shown_names(names, most: int = 12) -> str:
+    """Column names for a message: each cut to 40 characters, at most `most` of them (a file
+    without line ends has one huge header cell, which is answer text, never echoed whole)."""
+    names = list(names)
+    shown = ", ".join(repr(_short(c)) for c in names[:most])
+    return shown + (f", ... ({len(names) - most} more)" if len(names) > most else "")
+
+
 def resolve_columns(
     found: list[str],
     *,
@@ -109,12 +122,12 @@ def resolve_columns(
 ) -> ColumnMap:
     """Check the requested columns against the file's. Roles left unset fall back to the
     column of the same name (id, language, city, group, question) when the file has one."""
-    listing = ", ".join(repr(c) for c in found)
+    listing = shown_names(found)
 
     def require(option: str, column: str) -> str:
         if column not in found:
             close = [c for c in found if c.casefold() == column.strip().casefold()]
-            hint = f"; did you mean '{close[0]}'? " if close else "; "
+            hint = f"; did you mean '{_short(close[0])}'? " if close else "; "
             raise InputError(f"{source}: no column '{column}' ({option}){hint}columns found: {listing}")
         return column
 
@@ -147,6 +160,7 @@ def read_answers(
     """Read an answers table into a Corpus (see the module docstring for what is accepted)."""
     path = Path(path)
     frame, info = read_table(path, sheet=sheet, text_col=text_col)
+    checksum = info.pop("sha256", None)
     info.setdefault("warnings", [])
     if frame.shape[1] == 0:
         raise InputError(f"{path.name}: the file is empty; it needs a header row and at least one answer")
@@ -201,7 +215,7 @@ def read_answers(
         columns=columns,
         extra_columns=extra_names,
         source=path,
-        checksum=file_checksum(path),
+        checksum=checksum or file_checksum(path),
         n_rows=n_rows,
         read_info=info,
     )
