@@ -96,9 +96,7 @@ def check_output_folder(outdir: Path, *, force: bool = False, must_exist: bool =
         return False
     if not os.path.isdir(outdir):
         raise OutputError(f"{shown(outdir)}: is a file, not a folder; give a new folder (or the folder of an earlier run) as -o")
-    if must_exist and not is_run_folder(outdir):
-        raise OutputError(f"{shown(outdir)}: not a criteria-nlp output folder (no manifest.json written by a run); give the -o folder of 'criteria-nlp run'")
-    if force or is_run_folder(outdir):
+    if must_exist or force or is_run_folder(outdir):
         return True
     entries = _entries(outdir)
     if entries:

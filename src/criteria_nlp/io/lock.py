@@ -47,15 +47,20 @@ def _open_lock(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def outdir_lock(outdir: Path, *, create: bool = True, force: bool = False, inputs: Iterable = (), outputs: Iterable[str] = ()):
+def outdir_lock(outdir: Path, *, create: bool = True, force: bool = False, inputs: Iterable = (), outputs: Iterable[str] = (),
+                requires: Iterable[str] = ()):
     """Refuse a second process writing the same OUTDIR (advisory lock, released on exit/kill).
 
     Before locking: `outdir` must be new, empty or a criteria-nlp folder (unless `force`;
-    with `create=False` it must already be a criteria-nlp folder), and none of the files
-    named in `outputs` may be one of `inputs`. A folder created here is removed again (with
-    its lock file and any empty sub-folder) when the block fails."""
+    with `create=False` it must exist and hold every name in `requires`, so that no lock
+    file is left in a folder that is not a run's), and none of the files named in `outputs`
+    may be one of `inputs`. A folder created here is removed again (with its lock file and
+    any empty sub-folder) when the block fails."""
     outdir = check_output_argument(outdir)
     existed = check_output_folder(outdir, force=force, must_exist=not create)
+    for name in requires:
+        if not os.path.exists(outdir / name):
+            raise OutputError(f"{shown(outdir)}: no {name} here; run `criteria-nlp run INPUT -o {shown(outdir)}` first")
     refuse_overwriting_inputs([outdir / name for name in outputs], inputs)
     created: list[Path] = []
     if not existed:
