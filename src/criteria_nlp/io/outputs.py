@@ -282,8 +282,16 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     _fsync_folder(path.parent)
 
 
+def utf8(text: str) -> bytes:
+    """UTF-8 bytes; a lone surrogate (from a file name that is not UTF-8) becomes U+FFFD."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace").encode("utf-8", "replace")
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+    write_bytes_atomic(path, utf8(text))
 
 
 def write_json_atomic(path: Path, data) -> None:
@@ -297,7 +305,7 @@ def csv_bytes(frame: pd.DataFrame, *, neutralise: bool = True) -> bytes:
     multi-line answers survive the round trip. No BOM: scripts reading the file with the csv
     module would see it in the first column's name (the review workbook is for Excel)."""
     table = neutralise_frame(frame) if neutralise else frame
-    return table.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+    return utf8(table.to_csv(index=False, lineterminator="\r\n"))
 
 
 def write_csv_atomic(path: Path, frame: pd.DataFrame, *, neutralise: bool = True) -> None:

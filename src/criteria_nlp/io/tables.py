@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import stat as statmod
 import sys
 from pathlib import Path
@@ -371,7 +372,7 @@ def read_jsonl(path: Path, data: bytes | None = None) -> tuple[pd.DataFrame, dic
             records.append(record)
     if not records:
         raise InputError(f"{path.name}: no JSON object found; it needs one object per line")
-    rows = [{key: _json_text(value) for key, value in record.items()} for record in records]
+    rows = [{_no_surrogates(key): _no_surrogates(_json_text(value)) for key, value in record.items()} for record in records]
     frame = pd.DataFrame.from_records(rows).fillna("").astype(object)
     frame.columns = header_names(frame.columns)
     return frame, {"format": "jsonl", "encoding": decoded.encoding, "warnings": list(decoded.warnings)}
@@ -398,6 +399,14 @@ def _keep_repeated_keys(pairs) -> dict:
             name = f"{key}.{number}"
         out[name] = value
     return out
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(text: str) -> str:
+    """JSON may escape half a character (\\ud800): it cannot be written as UTF-8, U+FFFD instead."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def _json_text(value) -> str:
