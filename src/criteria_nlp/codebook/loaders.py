@@ -151,12 +151,11 @@ def _as_list(value, position: int = 0, code: str = "", book: str = "") -> list[s
         return []
     if isinstance(value, str):
         return [part for part in EXAMPLE_SPLIT.split(value) if part]
-    if isinstance(value, _SCALARS):
-        return [str(value)]
-    if not isinstance(value, list) or not all(isinstance(v, _SCALARS) or v is None for v in value):
-        raise CodebookError(f"codebook '{book}': entry {position} ({code}): examples must be texts, not a {_kind(value)}"
-                            + (" of lists or mappings" if isinstance(value, list) else ""))
-    return [str(v).strip() for v in value if v is not None and str(v).strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) or v is None for v in value):
+        found = value if not isinstance(value, list) else next(v for v in value if not (isinstance(v, str) or v is None))
+        hint = " (put an example that is a number in quotes)" if isinstance(found, (int, float)) else ""
+        raise CodebookError(f"codebook '{book}': entry {position} ({code}): examples must be texts, not a {_kind(found)}{hint}")
+    return [v.strip() for v in value if v is not None and v.strip()]
 
 
 def _as_bool(value) -> bool:
