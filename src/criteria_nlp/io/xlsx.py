@@ -110,7 +110,7 @@ def check_workbook(source: bytes, name: str) -> WorkbookScan:
             # Each shared string is used by at least one cell in a real workbook (cells are
             # over-counted and strings under-counted here: only a gross excess is refused).
             if count > 2 * cells + 10_000:
-                raise InputError(f"{name}: the workbook lists {count:,} shared strings for {cells:,} cells; "
+                raise InputError(f"{name}: the workbook lists {count:,} shared strings for at most {cells:,} cells; "
                                  "a damaged or hostile file: open and save it again in Excel or LibreOffice")
             if longest > _LONGEST_TEXT:
                 raise InputError(f"{name}: one cell holds about {shown_size(longest)} of text, more than a spreadsheet cell can "

@@ -243,6 +243,94 @@ def codebook_entities() -> bytes:
 """
 
 
+# ---------------------------------------------------------------- round two (issue 14)
+
+def far_cell_xlsx() -> bytes:
+    """The answers, and one stray cell at XFD1048576: the sheet claims 17 billion cells."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "answers"
+    sheet.append(["text", "city"])
+    for _, text, city in BASE_ROWS:
+        sheet.append([text, city])
+    sheet["XFD1048576"] = "x"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return _fixed_zip_times(buffer.getvalue())
+
+
+def _with_shared_strings(strings_xml: bytes) -> bytes:
+    """The base answers as a workbook whose shared-strings part is `strings_xml`."""
+    source = zipfile.ZipFile(io.BytesIO(_xlsx({"answers": [["id", "text", "city"], *[list(r) for r in BASE_ROWS]]})))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                content = content.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                          b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                content = content.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/'
+                                          b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+            target.writestr(zipfile.ZipInfo(item.filename, date_time=(2024, 1, 1, 0, 0, 0)), content, compress_type=zipfile.ZIP_DEFLATED)
+        target.writestr(zipfile.ZipInfo("xl/sharedStrings.xml", date_time=(2024, 1, 1, 0, 0, 0)), strings_xml, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+_SST = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def many_shared_strings_xlsx() -> bytes:
+    return _with_shared_strings(_SST + b"<si><t>x</t></si>" * 1_000_000 + b"</sst>")
+
+
+def huge_shared_string_xlsx() -> bytes:
+    return _with_shared_strings(_SST + b"<si><t>" + b"a" * 20_000_000 + b"</t></si></sst>")
+
+
+def deep_json_jsonl() -> bytes:
+    return ('{"id": "m1", "text": "avoir un logement"}\n{"id": "m2", "text": "un travail", "extra": ' + "[" * 5000 + "]" * 5000 + "}\n").encode("utf-8")
+
+
+IDENTICAL_TEXT = "housing is too expensive"
+OTHER_LANGUAGE_TEXTS = {"z1": "住房太贵了", "z2": "我想要一份稳定的工作", "t1": "ค่าเช่าบ้านแพงเกินไป", "a1": "السكن باهظ الثمن جدا"}
+CONTENTLESS_TEXTS = ["a", "x", "B.", "x y z", "aaaa", "?!", "é"]
+OUTPUT_NAMED_COLUMNS = ("code_manual", "code_source", "cluster_source", "code_proposed", "code_2", "confidence_2", "duplicate_of")
+PREVIOUS_ANSWERS_HEADER = ("id", "text", "language", "code", "code_label", "confidence", "cluster", "language_source", "status",
+                           "cluster_source", "city", "code_proposed", "code_source")
+
+
+def output_named_columns_csv() -> bytes:
+    return _csv([(i, t, c) + tuple(f"{name}-{i}" for name in OUTPUT_NAMED_COLUMNS) for i, t, c in BASE_ROWS],
+                header=("id", "text", "city") + OUTPUT_NAMED_COLUMNS).encode("utf-8")
+
+
+def previous_answers_csv() -> bytes:
+    rows = [(i, t, "fr", "A03", "Housing", "0.5", "2", "detected", "answer", "discovered", c, "A03", "model") for i, t, c in BASE_ROWS]
+    return _csv(rows, header=PREVIOUS_ANSWERS_HEADER).encode("utf-8")
+
+
+def codebook_entities_after_comment() -> bytes:
+    return b'<?xml version="1.0"?>\n<!--' + b"padding " * 9000 + b"-->\n" + codebook_entities().split(b"\n", 1)[1]
+
+
+def codebook_entities_utf16() -> bytes:
+    return codebook_entities().decode("ascii").replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>').encode("utf-16")
+
+
+CODEBOOK_ALIASES = b"""a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+codes: [{code: A, label: *g}]
+"""
+
+
 # ---------------------------------------------------------------- the catalogue
 RUN = "run {file} -o {out} --embedder tfidf -q"
 WITH_CODEBOOK = "run {base} -o {out} --embedder tfidf -q --codebook {file}"
@@ -306,6 +394,25 @@ CATALOGUE = [
     ("codebook_entities.qdc", codebook_entities, WITH_CODEBOOK, 2, "declares a DTD or entities", "XML entity expansion (billion laughs)"),
     ("codebook_image.yaml", png_bytes, WITH_CODEBOOK, 2, "this is a PNG image", "an image named .yaml"),
     ("codebook_as_json.json", lambda: json.dumps({"name": "json", "codes": [{"code": "H", "label": {"en": "Housing", "fr": "Logement"}}, {"code": "W", "label": "Work"}]}).encode("utf-8"), WITH_CODEBOOK, 0, "", "a JSON codebook: read (JSON is YAML)"),
+    # round two (issue 14): the item of the issue is given in brackets
+    ("identical_answers.csv", lambda: _csv([(f"s{i}", IDENTICAL_TEXT, "Mulhouse") for i in range(4)]).encode("utf-8"), RUN, 0, "", "[5] four identical answers: the map is one point (t-SNE crashed the process with a segfault)"),
+    ("two_distinct_answers.csv", lambda: _csv([(f"d{i}", ("Mulhouse", "Mechelen")[i % 2], "x") for i in range(12)]).encode("utf-8"), RUN, 0, "", "[5] only two distinct answers among 12: the map degrades to PCA"),
+    ("deep_json.jsonl", deep_json_jsonl, RUN, 2, "line 2 holds values nested too deeply", "[7] a value nested 5,000 deep (a traceback before)"),
+    ("output_named_columns.csv", output_named_columns_csv, RUN, 0, "", "[7] input columns named code_manual, code_source, cluster_source, code_proposed, code_2...: carried, as input_<name> when the run writes that name"),
+    ("previous_answers.csv", previous_answers_csv, RUN, 0, "", "[7] a previous answers.csv given as input: its output columns carried as input_<name>"),
+    ("codebook_key_not_text.yaml", lambda: b"codes:\n  - code: A\n    label: Housing\n  - 1: Work\n", WITH_CODEBOOK, 2, "entry 2 has a key 1 that is not text", "[7] '1:' as a key (a traceback before)"),
+    ("codebook_examples_number.yaml", lambda: b"codes:\n  - code: A\n    label: Housing\n    examples: 5\n", WITH_CODEBOOK, 2, "'examples' must be a list of texts", "[7] examples: 5"),
+    ("codebook_examples_nested.yaml", lambda: b"codes:\n  - code: A\n    label: Housing\n    examples: {fr: 5}\n", WITH_CODEBOOK, 2, "examples must be texts, not a number", "[7] examples: {fr: 5}"),
+    ("codebook_aliases.yaml", lambda: CODEBOOK_ALIASES, WITH_CODEBOOK, 2, "aliases (*name) are not allowed", "[9] nested aliases (a billion laughs of lists: 40 s and a MemoryError before)"),
+    ("far_cell.xlsx", far_cell_xlsx, RUN, 0, "", "[10] the answers and one stray cell at XFD1048576: read in bounded time and memory (a dense grid, MemoryError before)"),
+    ("many_shared_strings.xlsx", many_shared_strings_xlsx, RUN, 2, "shared strings for at most", "[10] a million shared strings for 24 cells: refused before parsing"),
+    ("huge_shared_string.xlsx", huge_shared_string_xlsx, RUN, 2, "one cell holds about 19 MB of text", "[10] one 20 MB shared string: refused before parsing"),
+    ("codebook_entities_after_comment.qdc", codebook_entities_after_comment, WITH_CODEBOOK, 2, "declares a DTD or entities", "[13] the DTD after a 70 KB comment (the 64 KiB check missed it)"),
+    ("codebook_entities_utf16.qdc", codebook_entities_utf16, WITH_CODEBOOK, 2, "declares a DTD or entities", "[13] the DTD in UTF-16 (the byte check missed it)"),
+    ("other_languages.csv", lambda: _csv(list(BASE_ROWS) + [(i, t, "Mulhouse") for i, t in OTHER_LANGUAGE_TEXTS.items()]).encode("utf-8"), RUN, 0, "", "[15] Chinese, Thai and Arabic answers among French, Dutch, Greek: their own language, status other_language, not coded"),
+    ("contentless_answers.csv", lambda: _csv(list(BASE_ROWS) + [(f"c{i}", t, "Mulhouse") for i, t in enumerate(CONTENTLESS_TEXTS)]).encode("utf-8"), RUN, 0, "", "[16] single letters and punctuation: non-answers, never coded"),
+    ("no_newline_header.csv", lambda: ("la santé, le travail et la famille " * 600).encode("utf-8"), RUN, 2, "no column 'text' (--text-col)", "[messages] 20 KB without a line end: the message shows 40 characters of it, not the whole answer text"),
+    ("lone_surrogate.jsonl", lambda: b'{"id": "j1", "text": "avoir un logement \\ud800 pas cher"}\n{"id": "j2", "text": "un travail"}\n{"id": "j3", "text": "des amis"}\n', RUN, 0, "", "[7] half a character escaped in JSON (\\ud800): read as U+FFFD (a traceback at the write stage before)"),
 ]
 
 MANIFEST = "EXPECTED.csv"
