@@ -102,9 +102,12 @@ def _short(name: str, width: int = 40) -> str:
 
 
 def shown_names(names, most: int = 12) -> str:
-    """Column names for a message: each cut to 40 characters, at most `most` of them (a file
-    without line ends has one huge header cell, which is answer text, never echoed whole)."""
+    """Column names for a message: each cut to 40 characters, at most `most` of them; a
+    header of many columns is only counted (a file without line ends has a header made of
+    answers, and answer text never appears in a message)."""
     names = list(names)
+    if len(names) > 2 * most:
+        return f"{len(names)} columns (is the first line really a header? check the separator and the line ends)"
     shown = ", ".join(repr(_short(c)) for c in names[:most])
     return shown + (f", ... ({len(names) - most} more)" if len(names) > most else "")
 

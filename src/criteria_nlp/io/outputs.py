@@ -208,22 +208,16 @@ def remove_stale_parts(folder: Path) -> list[Path]:
 
 def _creation_mode() -> int:
     """0o666 less the process's umask: what open() would give a new file (mkstemp gives 0o600)."""
-    global _MODE
-    if _MODE is None:
-        mask = None
-        with contextlib.suppress(OSError, ValueError):
-            with open("/proc/self/status", encoding="ascii") as status:
-                for line in status:
-                    if line.startswith("Umask:"):
-                        mask = int(line.split()[1], 8)
-        if mask is None:
-            mask = os.umask(0o022)
-            os.umask(mask)
-        _MODE = 0o666 & ~mask
-    return _MODE
-
-
-_MODE: int | None = None
+    mask = None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    mask = int(line.split()[1], 8)
+    if mask is None:  # no /proc: read it the only portable way (set and restore)
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _write_temporary(path: Path, data: bytes) -> Path:

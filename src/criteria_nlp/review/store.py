@@ -158,6 +158,9 @@ class DecisionStore:
             try:
                 _write_all_or_nothing(fd, position, payload, len(data))
             except OSError as exc:
+                if created:  # the store did not exist: leave none
+                    with contextlib.suppress(OSError):
+                        os.unlink(self.path)
                 raise DecisionStoreError(
                     f"{self.path}: nothing recorded, the store is unchanged: {exc.strerror or exc} while writing "
                     f"{len(entries)} decision(s); free some space (or fix the folder's permissions) and import again"

@@ -415,6 +415,44 @@ CATALOGUE = [
     ("lone_surrogate.jsonl", lambda: b'{"id": "j1", "text": "avoir un logement \\ud800 pas cher"}\n{"id": "j2", "text": "un travail"}\n{"id": "j3", "text": "des amis"}\n', RUN, 0, "", "[7] half a character escaped in JSON (\\ud800): read as U+FFFD (a traceback at the write stage before)"),
 ]
 
+# Scripted scenarios of issue 14 (tests/test_robustness.py, one test each): what is done, the
+# issue's item, the expected exit code and message, and what must be left unchanged.
+SCENARIOS = [
+    ("test_import_on_a_full_disk_records_nothing_and_says_so", "1", 2, "nothing recorded, the store is unchanged", "decisions.jsonl byte for byte; the same import then succeeds whole", "review import of 16 overrides with the store's file size capped (RLIMIT_FSIZE: a full disk for that process)"),
+    ("test_run_refuses_a_folder_it_did_not_write", "2", 2, "that criteria-nlp did not write", "every file of the folder", "run -o into a folder holding the user's answers.csv and report.html"),
+    ("test_force_writes_into_a_foreign_folder_but_never_over_the_input", "2", 0, "", "the input, the user's notes.txt and .draft.part", "the same with --force"),
+    ("test_run_sweeps_only_its_own_temporaries", "2", 0, "", "another program's .notes.txt.abc.part, every .part file in a sub-folder", "a killed run's .answers.csv.*.part is swept, nothing else"),
+    ("test_an_empty_outdir_is_refused_not_read_as_the_current_folder", "2", 2, "-o is empty", "the current folder", "run -o \"$UNSET_VARIABLE\""),
+    ("test_an_output_that_is_the_input_is_refused", "3", 2, "is the input", "the input", "assign/embed/cluster/evaluate X.csv -o X.csv, through a symbolic link and a hard link too"),
+    ("test_a_run_never_replaces_its_input", "3", 2, "is the input", "every file of OUTDIR", "run OUTDIR/answers.csv -o OUTDIR"),
+    ("test_an_older_workbook_never_reverts_later_decisions", "4", 0, "", "every later decision", "import review.xlsx, run, import the older copy (untouched, then with one edit)"),
+    ("test_a_conflicting_edit_is_reported_not_applied", "4", 2, "conflict(s) with decisions recorded after this workbook was written, nothing recorded", "decisions.jsonl (until --overwrite)", "the older copy changes a cell that a later import decided"),
+    ("test_map_of_identical_or_few_distinct_answers_never_crashes", "5", 0, "", "", "project_2d on 40 identical vectors and on 5 distinct ones (in a subprocess: a segfault before)"),
+    ("test_ctrl_c_exits_130_with_one_line", "6", 130, "interrupted", "no folder left by the interrupted first run", "SIGINT while the run embeds"),
+    ("test_wrong_options_fail_at_once_in_one_line", "7", 2, "--seed / --top-k 5 asks for more codes / --n-clusters 50 is more than / unknown embedder", "no OUTDIR created", "--seed -1, --seed 2**32, --top-k above the codes, --n-clusters above the answers, a bad --embedder"),
+    ("test_disk_full_during_a_run_is_one_line_and_changes_nothing", "7", 2, "nothing was replaced", "every file of OUTDIR", "a second run with files capped at 2 KB"),
+    ("test_a_file_name_that_is_not_utf8_is_processed", "7", 0, "", "", "an input named answers\\xff.csv: U+FFFD in the manifest (a traceback after the whole run before)"),
+    ("test_ids_with_edge_spaces_and_cr_survive_the_review_round_trip", "8", 0, "", "", "ids ' m1' and 'm2\\r': overridden in the workbook, imported, applied by the next run"),
+    ("test_review_import_of_a_workbook_with_a_far_cell_is_bounded", "10", 0, "", "", "review.xlsx with a stray cell at XFD1048576"),
+    ("test_review_import_of_a_shared_strings_bomb_is_refused_early", "10", 2, "shared strings for at most", "every file of OUTDIR", "review import of many_shared_strings.xlsx"),
+    ("test_a_workbook_id_that_is_a_path_is_refused", "11", 2, "hidden workbook id was edited", "no decisions.jsonl", "the hidden id set to ../../.../evil, a JSON file there"),
+    ("test_planted_symlinks_are_never_followed", "12", 2, "is a symbolic link", "the link's target is never created", ".criteria-nlp.lock or decisions.jsonl planted as a link"),
+    ("test_workbooks_are_parsed_by_defusedxml", "13", 0, "", "", "openpyxl.DEFUSEDXML is True"),
+    ("test_dev_zero_is_refused_at_once", "14", 2, "nothing but NUL bytes", "no OUTDIR created", "run /dev/zero"),
+    ("test_a_fifo_is_read_once_with_the_checksum_of_what_was_read", "14", 0, "", "", "run on a FIFO (opened once; the manifest's sha256 is that of the bytes read)"),
+    ("test_an_input_over_the_size_limit_is_refused_before_it_is_read", "14", 2, "the limit for an input", "", "CRITERIA_NLP_MAX_INPUT_MB=0.001"),
+    ("test_a_run_never_deletes_staged_files_in_a_sub_folder", "17", 0, "", "OUTDIR/sub/.answers.csv.*.part", "a run into X while a run into X/sub stages its files"),
+    ("test_store_tolerates_a_bom_a_missing_final_newline_and_trailing_blank_lines", "messages", 0, "", "every record; an append keeps every byte before it", "decisions.jsonl with a BOM, without its last newline, with blank lines at the end, with CRLF"),
+    ("test_an_edited_store_is_refused_before_any_work", "messages", 2, "checksum mismatch", "every file of OUTDIR", "an edited decisions.jsonl: refused before language identification"),
+    ("test_an_error_never_echoes_the_answers", "messages", 2, "no column 'text'", "", "no_newline_header.csv: the message stays under 400 characters"),
+    ("test_an_outdir_that_is_a_file_or_a_link_loop_is_named", "messages", 2, "is a file, not a folder / is a symbolic link loop", "", "-o at a file, -o at a link to itself"),
+    ("test_outputs_follow_the_umask", "messages", 0, "", "", "umask 022: outputs 0644 (were 0600)"),
+    ("test_report_and_compare_take_the_folder_lock", "messages", 2, "another criteria-nlp run is writing this folder", "every file of OUTDIR", "report / compare while the folder is locked"),
+    ("test_review_snapshots_are_pruned_to_the_last_ten", "messages", 0, "", "the 8 newest old snapshots, the user's notes.json", "12 old snapshots, then a run"),
+    ("test_deleted_answer_rows_are_refused", "messages", 2, "answer row(s) were deleted", "no decisions.jsonl", "a row deleted from the Answers sheet"),
+]
+
+
 MANIFEST = "EXPECTED.csv"
 
 
@@ -440,6 +478,20 @@ def main() -> None:
         outcome = "processed (exit 0)" if code == 0 else "refused (exit 2)"
         detail = f"`{message}` — {description}" if message else description
         lines.append(f"| `{name}` | {outcome} | {detail.replace('|', '/')} |")
+    lines += [
+        "",
+        "## Scripted scenarios (issue 14)",
+        "",
+        "`tests/test_robustness.py` runs each scenario (one test each) and checks the exit code, the",
+        "one-line message and the files that must be left unchanged. The input-file cases of the",
+        "same issue are the catalogue entries above whose description starts with the item in brackets.",
+        "",
+        "| test | item | exit | message (fragment) | left unchanged | scenario |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, item, code, message, unchanged, scenario in SCENARIOS:
+        shown = f"`{message}`" if message else ""
+        lines.append(f"| `{name}` | {item} | {code} | {shown.replace('|', '/')} | {unchanged.replace('|', '/')} | {scenario.replace('|', '/')} |")
     (HERE / "EXPECTED.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
