@@ -453,11 +453,12 @@ def test_workbooks_are_parsed_by_defusedxml():
 
 # ------------------------------------------------------------------ 14. special inputs
 
-def test_dev_zero_is_refused_at_once(tmp_path, capsys):
+@pytest.mark.parametrize("device, fragment", [("/dev/zero", "nothing but NUL bytes"), ("/dev/urandom", "binary content")])
+def test_endless_devices_are_refused_at_once(tmp_path, capsys, device, fragment):
     start = time.perf_counter()
-    code, err = _cli(capsys, "run", "/dev/zero", "-o", tmp_path / "out", *TFIDF)
+    code, err = _cli(capsys, "run", device, "-o", tmp_path / "out", *TFIDF)
     assert code == 2 and time.perf_counter() - start < 30
-    _one_line(err, "nothing but NUL bytes")
+    _one_line(err, fragment)
     assert not (tmp_path / "out").exists()
 
 
@@ -602,6 +603,40 @@ def test_deleted_answer_rows_are_refused(project, tmp_path, capsys):
     assert code == 2
     _one_line(err, "1 answer row(s) were deleted ('f2')")
     assert not (out / "decisions.jsonl").exists()
+
+
+def test_codebook_export_never_replaces_its_source(tmp_path, capsys):
+    source = tmp_path / "cb.yaml"
+    source.write_text("codes:\n  - code: A\n    label: Housing\n", encoding="utf-8")
+    before = source.read_bytes()
+    code, err = _cli(capsys, "codebook", "export", source, "-o", source)
+    assert code == 2
+    _one_line(err, "is the input")
+    assert source.read_bytes() == before
+
+
+def test_a_bug_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import criteria_nlp.pipeline.run as run
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug\non two lines")
+
+    monkeypatch.setattr(run, "discover_groups", broken)
+    source = _write(tmp_path / "answers.csv")
+    code, err = _cli(capsys, "run", source, "-o", tmp_path / "out", *TFIDF)
+    assert code == 1
+    _one_line(err, "internal error (ValueError: a bug on two lines)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_left_by_a_killed_first_run_is_reused(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".criteria-nlp.lock").write_text("")
+    (out / ".answers.csv.x1y2z3w4.part").write_text("half")
+    source = _write(tmp_path / "answers.csv")
+    assert _cli(capsys, "run", source, "-o", out, *TFIDF)[0] == 0
+    assert not (out / ".answers.csv.x1y2z3w4.part").exists() and (out / "answers.csv").exists()
 
 
 def test_every_scenario_is_listed_in_the_catalogue():

@@ -74,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 echo_err(f"error: {where}{exc.strerror or one_line(exc)}")
             return 2
-        raise
+        if os.environ.get(DEBUG_ENV):
+            raise
+        # A bug, not the user's doing: still one line (the traceback with CRITERIA_NLP_DEBUG=1).
+        echo_err(f"error: internal error ({type(exc).__name__}: {one_line(exc)[:200]}); outputs of earlier runs are unchanged; "
+                 f"please report it with the command line (run again with {DEBUG_ENV}=1 for the details)")
+        return 1
     # typer returns 130 (instead of raising) when Ctrl-C interrupts a command.
     if code == INTERRUPTED:
         echo_err("interrupted (Ctrl-C): nothing was replaced; outputs of earlier runs are unchanged")
@@ -83,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 INTERRUPTED = 130
+
+
+DEBUG_ENV = "CRITERIA_NLP_DEBUG"
 
 
 MAX_MESSAGE = 600  # characters: a message never carries a whole answer or header

@@ -58,10 +58,10 @@ def _stat(path: Path, *, follow: bool = True) -> os.stat_result | None:
 
 
 def is_run_folder(folder: Path) -> bool:
-    """A folder criteria-nlp wrote: its lock file, a manifest.json saying so, or a decision store."""
+    """A folder criteria-nlp wrote: a manifest.json saying so, or a decision store (copied
+    alone into a new folder to re-apply the decisions). Its lock file alone is not enough:
+    `compare` or `report` pointed at the wrong folder leave one."""
     folder = Path(folder)
-    if os.path.lexists(folder / LOCK_NAME):
-        return True
     try:
         manifest = json.loads((folder / "manifest.json").read_bytes()[: 1 << 20].decode("utf-8"))
         if isinstance(manifest, dict) and manifest.get("tool") == "criteria-nlp":
@@ -98,7 +98,10 @@ def check_output_folder(outdir: Path, *, force: bool = False, must_exist: bool =
         raise OutputError(f"{shown(outdir)}: is a file, not a folder; give a new folder (or the folder of an earlier run) as -o")
     if must_exist or force or is_run_folder(outdir):
         return True
-    entries = _entries(outdir)
+    from criteria_nlp.io.outputs import is_own_temporary
+
+    # A run killed before its first outputs were in place leaves only its lock and temporaries.
+    entries = [name for name in _entries(outdir) if name != LOCK_NAME and not is_own_temporary(name)]
     if entries:
         listing = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
         raise OutputError(

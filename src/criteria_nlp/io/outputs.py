@@ -176,6 +176,11 @@ def output_transaction(folder: str | Path):
         _TRANSACTION.reset(token)
 
 
+def is_own_temporary(name: str) -> bool:
+    """A temporary file that a run writes at the top of OUTDIR (`.answers.csv.XXXX.part`)."""
+    return _is_own_part(name, RUN_OUTPUT_NAMES)
+
+
 def _is_own_part(name: str, own_names) -> bool:
     """`.NAME.XXXX.part`, the temporary of one of `own_names` (None: any .json, for snapshots)."""
     if not (name.startswith(".") and name.endswith(PART_SUFFIX)):

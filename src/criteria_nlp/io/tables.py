@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from criteria_nlp.errors import InputError
-from criteria_nlp.io.decoding import decode_text, describe_binary, looks_binary
+from criteria_nlp.io.decoding import decode_text, describe_binary, looks_binary, refuse_binary_head
 from criteria_nlp.io.limits import MAX_SHEET_CELLS
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".xlsx", ".xlsm", ".jsonl", ".ndjson", ".json")
@@ -420,7 +420,7 @@ def _json_text(value) -> str:
         return "[nested too deeply]"
 
 
-def read_input(path: str | Path) -> tuple[bytes, str]:
+def read_input(path: str | Path, text: bool = False) -> tuple[bytes, str]:
     """The file's bytes and their SHA-256, read once and bounded (io.limits): a FIFO or a
     process substitution (<(cat file)) works and gets the checksum of what was read;
     /dev/zero or an endless stream is refused as soon as it passes the limit, or at once
@@ -455,6 +455,8 @@ def read_input(path: str | Path) -> tuple[bytes, str]:
                     break
                 if not size and len(chunk) >= 4096 and not chunk.strip(b"\x00"):
                     raise InputError(f"{name}: holds nothing but NUL bytes (a device or an empty disk image?); give the answers file")
+                if not size and text:
+                    refuse_binary_head(chunk[:65536], name)  # /dev/urandom: at once, not after 1 GB
                 digest.update(chunk)
                 parts.append(chunk)
                 size += len(chunk)
@@ -477,7 +479,7 @@ def read_table(path: str | Path, sheet: str | int | None = None, text_col: str |
         raise InputError(f"{path.name}: old .xls workbooks are not supported; save it as .xlsx or 'CSV UTF-8'")
     if suffix == ".ods":
         raise InputError(f"{path.name}: OpenDocument spreadsheets are not read; save it as .xlsx or 'CSV UTF-8'")
-    data, checksum = read_input(path)
+    data, checksum = read_input(path, text=suffix not in (".xlsx", ".xlsm"))
     if suffix in (".xlsx", ".xlsm"):
         frame, info = read_xlsx(path, sheet, text_col=text_col, data=data)
     elif suffix in (".jsonl", ".ndjson", ".json"):

@@ -25,6 +25,9 @@ _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)
 _MAX_PARTS = 10_000
 
 
+_MAX_OTHER_PART = 64 * 1024 * 1024  # styles, workbook, drawings...: far smaller in any real workbook
+
+
 _STRING_STARTS = (b"<si>", b"<si ", b"<si/")  # prefixed elements (<x:si>) are not counted: a lower bound
 
 
@@ -87,7 +90,8 @@ def check_workbook(source: bytes, name: str) -> WorkbookScan:
         raise InputError(f"{name}: the workbook has {len(parts):,} parts; an answers workbook has a few dozen (a damaged or hostile file?)")
     total = 0
     for info in parts:
-        if info.file_size > limit:
+        data_part = info.filename.startswith("xl/worksheets/") or info.filename == "xl/sharedStrings.xml"
+        if info.file_size > (limit if data_part else min(limit, _MAX_OTHER_PART)):
             raise InputError(too_large(name, f"part '{info.filename[:60]}' ({shown_size(info.file_size)} uncompressed)"))
         total += info.file_size
     if total > 2 * limit:

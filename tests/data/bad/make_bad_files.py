@@ -438,7 +438,7 @@ SCENARIOS = [
     ("test_a_workbook_id_that_is_a_path_is_refused", "11", 2, "hidden workbook id was edited", "no decisions.jsonl", "the hidden id set to ../../.../evil, a JSON file there"),
     ("test_planted_symlinks_are_never_followed", "12", 2, "is a symbolic link", "the link's target is never created", ".criteria-nlp.lock or decisions.jsonl planted as a link"),
     ("test_workbooks_are_parsed_by_defusedxml", "13", 0, "", "", "openpyxl.DEFUSEDXML is True"),
-    ("test_dev_zero_is_refused_at_once", "14", 2, "nothing but NUL bytes", "no OUTDIR created", "run /dev/zero"),
+    ("test_endless_devices_are_refused_at_once", "14", 2, "nothing but NUL bytes / binary content", "no OUTDIR created", "run /dev/zero, run /dev/urandom: refused from the first bytes (a MemoryError before)"),
     ("test_a_fifo_is_read_once_with_the_checksum_of_what_was_read", "14", 0, "", "", "run on a FIFO (opened once; the manifest's sha256 is that of the bytes read)"),
     ("test_an_input_over_the_size_limit_is_refused_before_it_is_read", "14", 2, "the limit for an input", "", "CRITERIA_NLP_MAX_INPUT_MB=0.001"),
     ("test_a_run_never_deletes_staged_files_in_a_sub_folder", "17", 0, "", "OUTDIR/sub/.answers.csv.*.part", "a run into X while a run into X/sub stages its files"),
@@ -450,6 +450,9 @@ SCENARIOS = [
     ("test_report_and_compare_take_the_folder_lock", "messages", 2, "another criteria-nlp run is writing this folder", "every file of OUTDIR", "report / compare while the folder is locked"),
     ("test_review_snapshots_are_pruned_to_the_last_ten", "messages", 0, "", "the 8 newest old snapshots, the user's notes.json", "12 old snapshots, then a run"),
     ("test_deleted_answer_rows_are_refused", "messages", 2, "answer row(s) were deleted", "no decisions.jsonl", "a row deleted from the Answers sheet"),
+    ("test_codebook_export_never_replaces_its_source", "3", 2, "is the input", "the codebook", "codebook export cb.yaml -o cb.yaml"),
+    ("test_a_bug_is_one_line_not_a_traceback", "7", 1, "internal error (ValueError: ...)", "no OUTDIR created", "a stage that raises an unexpected exception (CRITERIA_NLP_DEBUG=1 shows the traceback)"),
+    ("test_a_folder_left_by_a_killed_first_run_is_reused", "2", 0, "", "", "a folder holding only the lock and a temporary of a killed first run: not foreign"),
 ]
 
 
