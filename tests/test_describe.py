@@ -98,35 +98,35 @@ def test_content_words_wrongly_listed_as_stop_words_are_kept():
     assert content_lemmas(["avere un lavoro vicino a casa"], "it") == [["lavoro", "casa"]]
 
 
-def test_analysis_is_kept_once_per_text_and_survives_a_full_cache(monkeypatch):
-    from criteria_nlp.describe import analyser as lemmas
+def test_analysis_is_kept_once_per_text_and_survives_a_full_cache():
+    from criteria_nlp.describe.analyser import Analyser
 
     texts = ["avere un lavoro vicino a casa", "una casa pulita", "avere un lavoro vicino a casa"]
     expected = [["lavoro", "casa"], ["casa", "pulito"], ["lavoro", "casa"]]
-    assert lemmas.content_lemmas(texts, "it") == expected
-    first = lemmas.analyse(texts, "it")
+    analyser = Analyser()
+    assert analyser.content_lemmas(texts, "it") == expected
+    first = analyser.analyse(texts, "it")
     assert first[0] is first[2]  # one analysis per distinct text
     # A cache smaller than the texts at hand: same answers, nothing lost.
-    monkeypatch.setattr(lemmas, "MAX_ANALYSED", 1)
-    monkeypatch.setattr(lemmas, "_ANALYSED", {})
-    assert lemmas.content_lemmas(texts, "it") == expected
-    assert lemmas.content_lemmas(texts[:1], "it") == expected[:1]
+    small = Analyser(max_cached=1)
+    assert small.content_lemmas(texts, "it") == expected
+    assert small.content_lemmas(texts[:1], "it") == expected[:1]
 
 
 def test_analysis_prefetched_in_the_background_is_ready_for_describe(monkeypatch):
-    from criteria_nlp.describe import analyser as lemmas
+    from criteria_nlp.describe.analyser import Analyser
 
-    monkeypatch.setattr(lemmas, "_ANALYSED", {})
     texts = {"it": ["una casa pulita", "avere un lavoro"], "nl": ["een betaalbare woning"]}
-    prefetch = lemmas.AnalysisPrefetch(texts)
+    analyser = Analyser()
+    prefetch = analyser.prefetch(texts)
     prefetch.wait()
     assert prefetch.error is None
-    assert {("it", "una casa pulita"), ("it", "avere un lavoro"), ("nl", "een betaalbare woning")} <= set(lemmas._ANALYSED)
+    assert {("it", "una casa pulita"), ("it", "avere un lavoro"), ("nl", "een betaalbare woning")} <= analyser.analysed_keys()
 
-    def broken(texts, language):
+    def broken(self, texts, language):
         raise RuntimeError("no lemmatiser")
 
-    monkeypatch.setattr(lemmas, "analyse", broken)
-    failed = lemmas.AnalysisPrefetch(texts)
+    monkeypatch.setattr(Analyser, "analyse", broken)
+    failed = Analyser().prefetch(texts)
     failed.wait()  # never raises in the background: describe analyses again and reports
     assert isinstance(failed.error, RuntimeError)

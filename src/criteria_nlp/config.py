@@ -46,6 +46,9 @@ class RunConfig:
     correction: str = DEFAULT_CORRECTION  # multiple-testing correction of the comparison
     redact: bool = False  # mask e-mails, phones, URLs (and French names) before anything is written
     batch_size: int | None = None  # texts per embedding batch (None: the backend's default)
+    indicators: str | None = None  # an indicator library file extending (or replacing) the shipped one
+    analyst_language: str | None = None  # drafts written in this language (None: the answers' majority language)
+    all_languages: bool = False  # also draft each group in every language of its answers
 
     def columns(self) -> dict:
         """The column options, as `read_answers` takes them."""

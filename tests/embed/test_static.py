@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from criteria_nlp.embed import StaticEmbedder, get_embedder
-from criteria_nlp.embed.e5_convert import MANIFEST
+from criteria_nlp.embed.model_folder import MANIFEST
 from criteria_nlp.embed.static import DEFAULT_SCRIPTS, script_filter, static_folder_name
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")

@@ -9,6 +9,8 @@ import typer
 
 from criteria_nlp.cli.app import app
 from criteria_nlp.cli.options import (
+    AllLanguagesOpt,
+    AnalystLanguageOpt,
     BatchOpt,
     CacheOpt,
     CityCol,
@@ -19,6 +21,7 @@ from criteria_nlp.cli.options import (
     GoldColOpt,
     GroupCol,
     IdCol,
+    IndicatorsOpt,
     LabelColOpt,
     LangCol,
     MaxUnassignedOpt,
@@ -61,6 +64,9 @@ def run(
     correction: str = CorrectionOpt,
     redact: bool = RedactOpt,
     batch_size: Optional[int] = BatchOpt,
+    indicators: Optional[str] = IndicatorsOpt,
+    analyst_language: Optional[str] = AnalystLanguageOpt,
+    all_languages: bool = AllLanguagesOpt,
     force: bool = ForceOpt,
 ):
     """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR."""
@@ -74,7 +80,8 @@ def run(
         embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
         cache_dir=cache_dir, show_progress=not quiet, gold_col=gold_col, correction=correction, redact=redact,
         batch_size=batch_size, train=train, label_col=label_col, shots=shots,
-        top_k=top_k, max_unassigned=max_unassigned,
+        top_k=top_k, max_unassigned=max_unassigned, indicators=indicators, analyst_language=analyst_language,
+        all_languages=all_languages,
     ))
     counts = result.manifest["counts"]
     if not quiet:

@@ -168,7 +168,9 @@ def build_project_xml(answers, codebook: Codebook, groups=None, name: str = "cri
         for g in groups.itertuples(index=False):
             guid = group_guid(g.key)
             group_code[int(g.cluster)] = (guid, str(g.validated_by))
-            ET.SubElement(parent, q("Code"), {"guid": guid, "name": f"G{int(g.cluster)} {g.name}".strip(), "isCodable": "true"})
+            group = ET.SubElement(parent, q("Code"), {"guid": guid, "name": f"G{int(g.cluster)} {g.name}".strip(), "isCodable": "true"})
+            if str(getattr(g, "levels", "") or ""):  # the drafted indicator's five levels and their quotes
+                ET.SubElement(group, q("Description")).text = str(g.levels)
     codebook_element.append(codes)
 
     variables = ET.SubElement(root, q("Variables"))

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from criteria_nlp.embed.e5_convert import (
+from criteria_nlp.embed.model_folder import (
     LOCK_TIMEOUT_S,
     MANIFEST,
     build_into_place,

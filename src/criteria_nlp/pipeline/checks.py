@@ -70,7 +70,9 @@ def codebook_file(spec) -> Path | None:
 
 def run_inputs(config: RunConfig) -> list[Path]:
     """The files a run reads, which none of its outputs may be."""
-    return [p for p in (Path(config.input), Path(config.train) if config.train else None, codebook_file(config.codebook)) if p is not None]
+    library = getattr(config, "indicators", None)  # an indicator library file (--indicators)
+    return [p for p in (Path(config.input), Path(config.train) if config.train else None, codebook_file(config.codebook),
+                        Path(library) if library else None) if p is not None]
 
 
 __all__ = ["RUN_OUTPUT_NAMES", "check_settings", "check_config", "check_top_k", "check_n_clusters", "run_inputs", "codebook_file"]

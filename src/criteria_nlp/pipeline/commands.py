@@ -155,3 +155,42 @@ def evaluate_file(input, *, gold_col, pred_col, lang_col=None, confidence_col=No
         else:
             write_text_atomic(output, result["report"])
     return result
+
+
+def describe_file(input, outdir, *, group_col: str, analyst_language=None, all_languages=False, indicators=None,
+                  text_col="text", id_col=None, lang_col=None, question_col=None, embedder=DEFAULT_EMBEDDER, seed=0,
+                  cache_dir=None, show_progress=True) -> str:
+    """Describe groups made by hand (the values of `group_col`): clusters.csv (cluster = the
+    group's value, cluster_label = its drafted name, keyphrases, representatives),
+    indicators.csv and manifest.json in `outdir`."""
+    from criteria_nlp.describe.analyser import Analyser
+    from criteria_nlp.describe.groups import describe_groups
+    from criteria_nlp.describe.library import check_analyst_language, load_library
+    from criteria_nlp.io.lock import outdir_lock
+    from criteria_nlp.io.outputs import output_transaction, write_json_atomic
+
+    outdir = Path(outdir)
+    library = load_library(indicators)
+    check_analyst_language(analyst_language, library)
+    corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col, group_col=group_col,
+                          question_col=question_col)
+    with outdir_lock(outdir):
+        state = RunState.from_answers(prepare_answers(corpus, show_progress=show_progress))
+        state = state.with_answers(state.answers.assign(cluster=state.answers["group"].astype(str).str.strip()))
+        backend = _embedder(embedder, cache_dir, seed)
+        state = state.with_vectors(embed_answers(state.rows["text"].tolist(), backend, show_progress))
+        analyser = Analyser()
+        described = describe_groups(state.rows, state.vectors, backend, analyser=analyser, library=library,
+                                    analyst_language=analyst_language, all_languages=all_languages, seed=seed)
+        analyser.close()
+        with output_transaction(outdir):
+            write_csv_atomic(outdir / "clusters.csv", described.clusters)
+            write_csv_atomic(outdir / "indicators.csv", described.indicators)
+            write_json_atomic(outdir / "manifest.json", {
+                "tool": "criteria-nlp", "command": "describe", "input": {"path": str(corpus.source), "sha256": corpus.checksum},
+                "group_col": group_col, "embedder": backend.name, "model_id": backend.model_id, "seed": seed,
+                "indicators": described.info,
+            })
+    drafts = described.info["drafts"]
+    return (f"{len(described.clusters)} groups described; {drafts.get('draft', 0)} drafts chosen from the library, "
+            f"{drafts.get('draft-unmatched', 0)} unmatched (in {described.info['analyst_language']})")

@@ -15,6 +15,7 @@ from criteria_nlp.codebook.loaders import load_codebook
 from criteria_nlp.config import UNASSIGNED, RunConfig
 from criteria_nlp.describe.analyser import Analyser
 from criteria_nlp.describe.groups import describe_groups
+from criteria_nlp.describe.library import check_analyst_language, load_library
 from criteria_nlp.discover.groups import discover_groups
 from criteria_nlp.embed.texts import embed_answers
 from criteria_nlp.io.corpus import Corpus, read_answers
@@ -85,6 +86,8 @@ def run_pipeline(config: RunConfig) -> RunResult:
             check_top_k(config.top_k, codebook)
             check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
             training = load_training(config)
+            library = load_library(config.indicators)
+            check_analyst_language(config.analyst_language, library)
         with timer.stage("language"):
             state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress))
             check_n_clusters(config.n_clusters, int(state.coded.sum()))
@@ -117,9 +120,12 @@ def run_pipeline(config: RunConfig) -> RunResult:
         with timer.stage("describe"):
             if prefetch is not None:
                 prefetch.wait()
-            clusters, indicators, codes = describe_groups(state.rows, state.vectors, codebook, names=group_names(decisions),
-                                                          analyser=analyser)
+            described = describe_groups(state.rows, state.vectors, embedder, codebook=codebook, names=group_names(decisions),
+                                        analyser=analyser, library=library, analyst_language=config.analyst_language,
+                                        all_languages=config.all_languages, seed=config.seed)
             analyser.close()  # the token analyses of every answer: hundreds of MB at 100,000 answers
+            clusters, indicators, codes = described.clusters, described.indicators, described.codes
+            state = state.with_rows(described.answers)
         answers = state.answers
         # Every output of the run is renamed into place together, once all are written:
         # a run killed before that leaves the previous outputs untouched.
@@ -137,6 +143,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
                 manifest = build_manifest(config, corpus, answers, embedder, discovery, timer.timings, embedding_stats)
                 manifest["review"] = review
                 manifest["assignment"] = assign_info
+                manifest["indicators"] = described.info
                 if redaction is not None:
                     manifest["redaction"] = redaction
                 rows = state.rows

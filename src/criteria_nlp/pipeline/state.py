@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 # The contract's leading columns of answers.csv; the input's other columns follow.
-ANSWER_COLUMNS = ["id", "text", "language", "code", "code_label", "confidence", "cluster"]
+ANSWER_COLUMNS = ["id", "text", "language", "code", "code_label", "confidence", "cluster", "valence", "indicator_id"]
 
 
 @dataclass(frozen=True)

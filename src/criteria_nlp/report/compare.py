@@ -40,7 +40,7 @@ from criteria_nlp.prepare.questions import question_kind
 DIMENSIONS = ("city", "group", "question", "language")
 
 
-LEVELS = ("code", "cluster")
+LEVELS = ("code", "cluster", "indicator")
 
 
 CORRECTIONS = ("fdr_bh", "holm")
@@ -150,6 +150,7 @@ def compare(
     correction: str = DEFAULT_CORRECTION,
     labels: dict[str, str] | None = None,
     cluster_labels: dict | None = None,
+    indicator_labels: dict | None = None,
 ) -> pd.DataFrame:
     """One row per (value of `by`, item of `level`) with counts, shares and tests.
 
@@ -182,7 +183,7 @@ def compare(
     totals = counts.sum(axis=0)
     low, high = wilson_interval(counts.ravel(), np.broadcast_to(totals, counts.shape).ravel())
     item_codes = _item_codes(rows, level)
-    item_labels = _item_labels(rows, level, labels, cluster_labels, item_codes)
+    item_labels = _item_labels(rows, level, labels, cluster_labels, item_codes, indicator_labels)
     polarity = _polarity_counts(rows, ["_item", "_value"])
 
     frame = pd.DataFrame({
@@ -211,7 +212,7 @@ def compare(
     return _tidy(frame)
 
 
-def overall(answers: pd.DataFrame, level: str = "code", *, labels=None, cluster_labels=None) -> pd.DataFrame:
+def overall(answers: pd.DataFrame, level: str = "code", *, labels=None, cluster_labels=None, indicator_labels=None) -> pd.DataFrame:
     """One row per item over all answers (by = value = 'all'): count, share with Wilson
     interval and the well-being / ill-being balance; no test."""
     rows = _answer_rows(answers)
@@ -229,7 +230,7 @@ def overall(answers: pd.DataFrame, level: str = "code", *, labels=None, cluster_
         "item_total": counts.to_numpy(),
     })
     frame["share"] = frame["count"] / frame["total"]
-    frame["label"] = frame["item"].map(_item_labels(rows, level, labels, cluster_labels, item_codes)).fillna("")
+    frame["label"] = frame["item"].map(_item_labels(rows, level, labels, cluster_labels, item_codes, indicator_labels)).fillna("")
     frame["code"] = frame["item"].map(item_codes).fillna("")
     frame = _with_polarity(frame, _polarity_counts(rows, ["_item"]), ["item"])
     return _tidy(frame)
@@ -244,6 +245,7 @@ def compare_all(
     correction: str = DEFAULT_CORRECTION,
     labels: dict[str, str] | None = None,
     cluster_labels: dict | None = None,
+    indicator_labels: dict | None = None,
 ) -> pd.DataFrame:
     """compare.csv: the overall rows, then every (dimension, level) table stacked.
     `by` defaults to every dimension present with two or more values. Each table is
@@ -251,11 +253,12 @@ def compare_all(
     dimensions = list(by) if by is not None else available_dimensions(answers)
     frames = []
     for level in levels:
-        if level == "cluster" and "cluster" not in answers.columns:
+        if level in ("cluster", "indicator") and (f"{level}_id" if level == "indicator" else level) not in answers.columns:
             continue
-        frames.append(overall(answers, level, labels=labels, cluster_labels=cluster_labels))
+        named = dict(labels=labels, cluster_labels=cluster_labels, indicator_labels=indicator_labels)
+        frames.append(overall(answers, level, **named))
         for dimension in dimensions:
-            frames.append(compare(answers, dimension, level, alpha=alpha, correction=correction, labels=labels, cluster_labels=cluster_labels))
+            frames.append(compare(answers, dimension, level, alpha=alpha, correction=correction, **named))
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=COMPARE_COLUMNS)
@@ -301,6 +304,8 @@ def _answer_rows(answers: pd.DataFrame) -> pd.DataFrame:
 
 
 def _items(rows: pd.DataFrame, level: str) -> pd.Series:
+    if level == "indicator":  # answers of unmatched or unassigned groups have none
+        return rows["indicator_id"].fillna("").astype(str) if "indicator_id" in rows.columns else pd.Series("", index=rows.index)
     if level == "code":
         codes = rows["code"].fillna("").astype(str) if "code" in rows.columns else pd.Series("", index=rows.index)
         return codes.replace("", NO_CODE_ITEM)
@@ -323,7 +328,9 @@ def _item_codes(rows: pd.DataFrame, level: str) -> dict:
     return {item: group.mode().sort_values().iloc[0] for item, group in codes.groupby(rows["_item"])}
 
 
-def _item_labels(rows, level, labels, cluster_labels, item_codes) -> dict:
+def _item_labels(rows, level, labels, cluster_labels, item_codes, indicator_labels=None) -> dict:
+    if level == "indicator":
+        return {item: str((indicator_labels or {}).get(item, "")) for item in item_codes}
     if level == "cluster":
         cluster_labels = {str(k): str(v) for k, v in (cluster_labels or {}).items()}
         return {item: cluster_labels.get(item, "") for item in item_codes}

@@ -308,6 +308,7 @@ def _comparisons(comparison: pd.DataFrame, labels, alpha, correction) -> list[di
             table.append({"item": item, "label": labels.get(item, "") if item != NO_CODE_ITEM else "no code", "cells": cells})
         flagged_rows = distinctive_items(comparison, dimension, "code", direction="over")
         under_rows = distinctive_items(comparison, dimension, "code", direction="under")
+        indicators = _indicator_table(comparison, dimension)
         out.append({
             "dimension": dimension,
             "column_values": list(counts.columns),
@@ -318,12 +319,33 @@ def _comparisons(comparison: pd.DataFrame, labels, alpha, correction) -> list[di
             "n_over": len(flagged_rows), "n_under": len(under_rows),
             "n_tests": int(rows["p_value"].notna().sum()),
             "shared": shared_items(comparison, dimension, "code").to_dict("records"),
+            "indicators": indicators,
             "distinctive_by_value": [
                 {"value": value, "criteria": [f"{r.item} {r.label}" for r in flagged_rows[flagged_rows["value"] == value].itertuples()]}
                 for value in counts.columns if (flagged_rows["value"] == value).any()
             ],
         })
     return out
+
+
+def _indicator_table(comparison: pd.DataFrame, dimension: str) -> dict | None:
+    """Answers per library indicator and value of `dimension` (the same indicator across
+    cities and languages), with the distinctive cells marked."""
+    rows = comparison[(comparison["by"] == dimension) & (comparison["level"] == "indicator")]
+    if rows.empty:
+        return None
+    counts = pivot_shares(comparison, dimension, "indicator", "count")
+    indexed = rows.set_index(["item", "value"])
+    labels = dict(zip(rows["item"], rows["label"]))
+    table = []
+    for item in counts.index:
+        cells = []
+        for value in counts.columns:
+            cell = indexed.loc[(item, value)]
+            mark = {"over": " ▲", "under": " ▼"}.get(cell["distinctive"], "")
+            cells.append(f"{int(cell['count'])} ({_pct(cell['share'])}){mark}")
+        table.append({"item": item, "label": labels.get(item, ""), "cells": cells})
+    return {"column_values": list(counts.columns), "table": table}
 
 
 def _map(answers, coords, note, labels, families, seed) -> dict | None:
@@ -509,8 +531,10 @@ def _indicators_for(indicators: pd.DataFrame | None, code: str) -> list[dict]:
     for row in rows.to_dict("records"):
         out.append({
             "id": row.get("indicator_id", ""), "name": row.get("name", ""), "language": row.get("language", ""),
-            "status": row.get("status", ""), "note": row.get("note", ""),
-            "levels": [row.get(f"level_{i}", "") for i in range(1, 6)],
+            "status": row.get("status", ""), "note": row.get("note", ""), "cluster": row.get("cluster", ""),
+            "levels": [{"text": row.get(f"level_{i}", ""), "quotes": row.get(f"quotes_{i}", "")} for i in range(1, 6)],
+            "unmatched": row.get("status", "") == "draft-unmatched",
+            "answers": row.get("quotes_1", "") if row.get("status", "") == "draft-unmatched" else "",
         })
     return out
 

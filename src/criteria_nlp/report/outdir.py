@@ -33,12 +33,21 @@ def cluster_labels(clusters: pd.DataFrame | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in zip(clusters["cluster"], clusters["cluster_label"].fillna(""))}
 
 
+def indicator_labels(clusters: pd.DataFrame | None) -> dict[str, str]:
+    """Each indicator's name as its groups show it (the most common, when groups narrowed it)."""
+    if clusters is None or clusters.empty or "indicator_id" not in clusters.columns:
+        return {}
+    named = clusters[clusters["indicator_id"].fillna("").astype(str) != ""]
+    return {str(k): group.mode().sort_values().iloc[0] for k, group in named["cluster_label"].fillna("").astype(str).groupby(named["indicator_id"])}
+
+
 def write_comparison(outdir: Path, answers: pd.DataFrame, *, codebook=None, clusters=None, by: Sequence[str] | None = None,
                      correction: str = DEFAULT_CORRECTION, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
     """Compute the comparison tables and write OUTDIR/compare.csv."""
     _check_options(by, correction)
     comparison = compare_all(answers, by=by, alpha=alpha, correction=correction,
-                             labels=code_labels(codebook), cluster_labels=cluster_labels(clusters))
+                             labels=code_labels(codebook), cluster_labels=cluster_labels(clusters),
+                             indicator_labels=indicator_labels(clusters))
     write_csv_atomic(Path(outdir) / "compare.csv", comparison)
     return comparison
 

@@ -205,6 +205,23 @@ def _review_status(row) -> str:
     return "; ".join(parts) or "proposed"
 
 
+def _draft_name(drafts: pd.DataFrame) -> str:
+    """The group's drafted name per language, as an analyst's rename is written ("fr: ... | nl: ...")."""
+    return " | ".join(f"{r.language}: {r.name}" for r in drafts.itertuples() if str(r.name))
+
+
+def _draft_levels(draft) -> str:
+    """The chosen indicator and its five levels, each with the answers quoted under it (or,
+    for a group no indicator fits, its best answers)."""
+    if draft is None:
+        return ""
+    quotes = {k: str(draft.get(f"quotes_{k}", "") or "") for k in range(1, 6)}
+    if str(draft.get("status", "")) == "draft-unmatched":
+        return "no indicator of the library fits this group" + (f"; its answers: {quotes[1]}" if quotes[1] else "")
+    head = f"indicator {draft['indicator_id']} (library)\n" if str(draft.get("indicator_id", "")) else ""
+    return head + "\n".join(f"{k}. {draft[f'level_{k}']}" + (f"  ← {quotes[k]}" if quotes[k] else "") for k in range(1, 6))
+
+
 def review_tables(answers: pd.DataFrame, clusters: pd.DataFrame, indicators: pd.DataFrame, state: DecisionState):
     """The tables behind review.xlsx and project.qdpx: (groups, answers for review, answers for QDA)."""
     answers = answers.reset_index(drop=True).copy()
@@ -228,8 +245,8 @@ def review_tables(answers: pd.DataFrame, clusters: pd.DataFrame, indicators: pd.
             "size": int(c.size),
             "languages": c.languages,
             "cities": c.cities,
-            "name": " | ".join(f"{r.language}: {r.name}" for r in mine.itertuples()),
-            "levels": "\n".join(f"{k}. {main[f'level_{k}']}" for k in range(1, 6)) if main is not None else "",
+            "name": _draft_name(mine),
+            "levels": _draft_levels(main),
             "keyphrases": c.keyphrases,
             "examples": c.representatives,
             "members": members,
