@@ -174,7 +174,7 @@ def describe_file(input, outdir, *, group_col: str, analyst_language=None, all_l
     check_analyst_language(analyst_language, library)
     corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col, group_col=group_col,
                           question_col=question_col)
-    with outdir_lock(outdir):
+    with outdir_lock(outdir, inputs=[input, indicators], outputs=("clusters.csv", "indicators.csv", "manifest.json")):
         state = RunState.from_answers(prepare_answers(corpus, show_progress=show_progress))
         state = state.with_answers(state.answers.assign(cluster=state.answers["group"].astype(str).str.strip()))
         backend = _embedder(embedder, cache_dir, seed)
