@@ -107,8 +107,11 @@ def read_qdc(path: str | Path) -> Codebook:
             ))
             visit(child, code)
 
-    visit(codes_root, None)
-    return Codebook(name=path.stem, codes=codes)
+    try:
+        visit(codes_root, None)
+        return Codebook(name=path.stem, codes=codes)
+    except RecursionError:
+        raise CodebookError(f"{path.name}: codes nested too deeply to be a REFI-QDA codebook") from None
 
 
 def _split_name(name: str, guid: str) -> tuple[str, str]:
