@@ -62,6 +62,7 @@ def test_each_bad_input_gets_the_documented_outcome(entry, tmp_path, capsys):
         assert "\n" not in line, "the error must be one line"
         assert line.startswith("error: ") and entry["message"] in line
         assert not (out / "answers.csv").exists(), "a refused input writes no output"
+        assert not out.exists(), "a refused run leaves no trace: not even the folder and its lock"
         return
     assert err == ""  # -q: nothing on stderr
     table = read_output_csv(out / "answers.csv")
@@ -203,6 +204,54 @@ def _json_codebook(table, out):
     assert set(table["code"]) <= {"H", "W", ""}
 
 
+def _identical(table, out):
+    assert set(table["text"]) == {GEN.IDENTICAL_TEXT} and len(table) == 4
+    assert (out / "report.html").exists()
+
+
+def _two_distinct(table, out):
+    assert set(table["text"]) == {"Mulhouse", "Mechelen"} and len(table) == 12
+    assert (out / "report.html").exists()
+
+
+def _output_named(table, out):
+    carried = {name: (f"input_{name}" if name != "code_manual" else name) for name in GEN.OUTPUT_NAMED_COLUMNS}
+    for name, column in carried.items():
+        assert table[column].tolist() == [f"{name}-{i}" for i in BASE_IDS], column
+    assert set(table["code_source"]) <= {"model", ""}  # the run's own column, next to the input's
+
+
+def _previous_answers(table, out):
+    for name in ("code", "code_label", "confidence", "cluster", "status", "code_proposed", "code_source"):
+        assert f"input_{name}" in table.columns, name
+    assert set(table["input_code"]) == {"A03"} and set(table["input_status"]) == {"answer"}
+
+
+def _far_cell(table, out):
+    assert table["text"].tolist() == BASE_TEXTS and table["id"].tolist() == [f"row-{i}" for i in range(1, 9)]
+
+
+def _other_languages(table, out):
+    rows = table.set_index("id")
+    foreign = rows.loc[list(GEN.OTHER_LANGUAGE_TEXTS)]
+    assert set(foreign["status"]) == {"other_language"} and set(foreign["code"]) == {""} and set(foreign["cluster"]) == {"-1"}
+    assert foreign["language"].tolist() == ["zh", "zh", "th", "ar"]
+    assert set(rows.loc[BASE_IDS, "status"]) == {"answer"}
+    manifest = _manifest(out)
+    assert manifest["counts"]["other_language"] == 4
+    assert any("languages outside the configured ones (zh: 2" in w for w in manifest["input"]["warnings"])
+
+
+def _contentless(table, out):
+    rows = table[table["id"].str.startswith("c")]
+    assert rows["text"].tolist() == GEN.CONTENTLESS_TEXTS
+    assert set(rows["status"]) == {"non_answer"} and set(rows["code"]) == {""}
+
+
+def _lone_surrogate(table, out):
+    assert table.set_index("id").loc["j1", "text"] == "avoir un logement \ufffd pas cher"
+
+
 CHECKS = {
     "base_answers.csv": _base,
     "nul_bytes.csv": _nul_bytes,
@@ -228,6 +277,14 @@ CHECKS = {
     "formula_column.xlsx": _formula_column,
     "tricky_values.jsonl": _tricky_jsonl,
     "codebook_as_json.json": _json_codebook,
+    "identical_answers.csv": _identical,
+    "two_distinct_answers.csv": _two_distinct,
+    "output_named_columns.csv": _output_named,
+    "previous_answers.csv": _previous_answers,
+    "far_cell.xlsx": _far_cell,
+    "other_languages.csv": _other_languages,
+    "contentless_answers.csv": _contentless,
+    "lone_surrogate.jsonl": _lone_surrogate,
 }
 
 

@@ -79,8 +79,8 @@ def test_failed_transaction_changes_nothing(tmp_path):
 
 def test_transaction_sweeps_temporaries_of_killed_runs_and_leaves_other_folders_alone(tmp_path):
     outdir, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
-    (outdir / "sub").mkdir(parents=True)
-    stale = [outdir / ".answers.csv.x1.part", outdir / "sub" / ".s.json.x2.part"]
+    (outdir / "review-snapshots").mkdir(parents=True)
+    stale = [outdir / ".answers.csv.x1.part", outdir / "review-snapshots" / ".s.json.x2.part"]
     for path in stale:
         path.write_text("half")
     with output_transaction(outdir):

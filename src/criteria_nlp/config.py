@@ -41,6 +41,7 @@ class RunConfig:
     seed: int = 0
     cache_dir: Path | None = None
     show_progress: bool = True
+    force: bool = False  # write into a non-empty folder that criteria-nlp did not write (--force)
     gold_col: str | None = None  # manual codes to evaluate against in the report
     correction: str = DEFAULT_CORRECTION  # multiple-testing correction of the comparison
     redact: bool = False  # mask e-mails, phones, URLs (and French names) before anything is written

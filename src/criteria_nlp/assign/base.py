@@ -42,6 +42,11 @@ def assignment_table(
     out = {}
     for rank in range(top_k):
         suffix = "" if rank == 0 else f"_{rank + 1}"
+        if rank >= proba.shape[1]:  # fewer codes than asked: the extra ranks stay empty
+            out[f"code{suffix}"] = np.array([""] * n, dtype=object)
+            out[f"code_label{suffix}"] = [""] * n
+            out[f"confidence{suffix}"] = np.zeros(n)
+            continue
         best = order[:, rank]
         confidence = proba[np.arange(n), best]
         codes = classes[best].astype(object)

@@ -35,7 +35,9 @@ def codebook_export(
     """Export a codebook to YAML or REFI-QDA .qdc."""
     from criteria_nlp.codebook.loaders import load_codebook
     from criteria_nlp.errors import CodebookError
+    from criteria_nlp.io.folders import check_output_file, refuse_overwriting_inputs
 
+    refuse_overwriting_inputs([check_output_file(output)], [codebook])
     book = load_codebook(codebook)
     suffix = output.suffix.lower()
     if suffix in (".yaml", ".yml"):

@@ -23,7 +23,10 @@ def compare(
     from criteria_nlp.report.compare import distinctive_items
     from criteria_nlp.report.outdir import compare_outdir
 
-    comparison = compare_outdir(outdir, by=by, correction=correction, alpha=alpha)
+    from criteria_nlp.io.lock import outdir_lock
+
+    with outdir_lock(outdir, create=False, requires=("answers.csv",)):  # never beside a run or an import writing the folder
+        comparison = compare_outdir(outdir, by=by, correction=correction, alpha=alpha)
     for dimension in dict.fromkeys(comparison.loc[comparison["by"] != "all", "by"]):
         found = distinctive_items(comparison, dimension, "code")
         typer.echo(f"{dimension}: {len(found)} distinctive (over-represented) codes")

@@ -36,7 +36,7 @@ CodebookOpt = typer.Option(DEFAULT_CODEBOOK, "--codebook", "-c", help="'spiral' 
 EmbedderOpt = typer.Option(DEFAULT_EMBEDDER, "--embedder", help="Embedding backend: e5 (multilingual-e5-small, offline), e5-onnx (same model on ONNX Runtime, int8: faster), e5-onnx-fp32, static (distilled from e5 once: fastest, for millions of answers, lower quality) or tfidf (no model).")
 
 
-SeedOpt = typer.Option(0, "--seed", help="Random seed: the same seed gives the same result.")
+SeedOpt = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed (0 to 4294967295): the same seed gives the same result.")
 
 
 CacheOpt = typer.Option(None, "--cache-dir", envvar="CRITERIA_NLP_CACHE_DIR", help="Cache folder for the converted model and embeddings (default: the user cache directory).")
@@ -70,6 +70,9 @@ TopKOpt = typer.Option(1, "--top-k", min=1, max=5, help="Also give the 2nd..k-th
 
 
 MaxUnassignedOpt = typer.Option(DEFAULT_MAX_UNASSIGNED, "--max-unassigned", min=0.0, max=1.0, help="Largest share of answers discovery may leave unassigned as outliers (0 = assign all).")
+
+
+ForceOpt = typer.Option(False, "--force", help="Write into a non-empty folder that criteria-nlp did not write (same-named files are replaced).")
 
 
 def echo_err(message: str) -> None:

@@ -27,8 +27,10 @@ def report(
     quiet: bool = QuietOpt,
 ):
     """(Re)write OUTDIR/report.html and OUTDIR/compare.csv from a finished run."""
+    from criteria_nlp.io.lock import outdir_lock
     from criteria_nlp.report.outdir import report_outdir
 
-    path = report_outdir(outdir, gold_col=gold_col, with_map=not no_map, correction=correction, cache_dir=cache_dir, show_progress=not quiet)
+    with outdir_lock(outdir, create=False, requires=("answers.csv",)):  # never beside a run or an import writing the folder
+        path = report_outdir(outdir, gold_col=gold_col, with_map=not no_map, correction=correction, cache_dir=cache_dir, show_progress=not quiet)
     if not quiet:
         echo_err(f"report -> {path}")

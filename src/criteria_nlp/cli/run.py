@@ -17,6 +17,7 @@ from criteria_nlp.cli.options import (
     CodebookOpt,
     CorrectionOpt,
     EmbedderOpt,
+    ForceOpt,
     GoldColOpt,
     GroupCol,
     IdCol,
@@ -40,7 +41,7 @@ from criteria_nlp.config import DEFAULT_MIN_CONFIDENCE
 @app.command()
 def run(
     input: Path = typer.Argument(..., help="Answers table: CSV/TSV, XLSX or JSONL."),
-    outdir: Path = typer.Option(..., "--outdir", "-o", help="Output folder."),
+    outdir: str = typer.Option(..., "--outdir", "-o", help="Output folder: new, empty, or that of an earlier run."),
     text_col: str = TextCol,
     id_col: Optional[str] = IdCol,
     lang_col: Optional[str] = LangCol,
@@ -66,13 +67,15 @@ def run(
     indicators: Optional[str] = IndicatorsOpt,
     analyst_language: Optional[str] = AnalystLanguageOpt,
     all_languages: bool = AllLanguagesOpt,
+    force: bool = ForceOpt,
 ):
     """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR."""
     from criteria_nlp.config import RunConfig
+    from criteria_nlp.io.folders import check_output_argument
     from criteria_nlp.pipeline.run import run_pipeline
 
     result = run_pipeline(RunConfig(
-        input=input, outdir=outdir, text_col=text_col, id_col=id_col, lang_col=lang_col,
+        input=input, outdir=check_output_argument(outdir), force=force, text_col=text_col, id_col=id_col, lang_col=lang_col,
         city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
         embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
         cache_dir=cache_dir, show_progress=not quiet, gold_col=gold_col, correction=correction, redact=redact,

@@ -63,15 +63,27 @@ def write_qdc(codebook: Codebook, path: str | Path) -> None:
 
 
 def read_qdc(path: str | Path) -> Codebook:
+    """A REFI-QDA codebook, parsed by defusedxml with DTDs forbidden: REFI-QDA never needs
+    one, and entities can expand without bound (whatever the encoding or where they hide)."""
+    import defusedxml
+    import defusedxml.ElementTree as SafeET
+
+    from criteria_nlp.errors import InputError
+    from criteria_nlp.io.tables import read_input
+
     path = Path(path)
-    head = path.read_bytes()[:65536]
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        # REFI-QDA codebooks never need a DTD; entities can expand without bound.
-        raise CodebookError(f"{path.name}: the XML declares a DTD or entities, which a REFI-QDA codebook never has; export it again from your QDA tool")
     try:
-        root = ET.parse(path).getroot()
+        data = read_input(path)[0]
+    except InputError as exc:
+        raise CodebookError(str(exc)) from None
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (defusedxml.DTDForbidden, defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden):
+        raise CodebookError(f"{path.name}: the XML declares a DTD or entities, which a REFI-QDA codebook never has; export it again from your QDA tool") from None
     except ET.ParseError as exc:
         raise CodebookError(f"{path.name}: not a valid REFI-QDA codebook (XML error: {exc}); export it again from your QDA tool") from None
+    except RecursionError:
+        raise CodebookError(f"{path.name}: the XML is nested too deeply to be a REFI-QDA codebook") from None
     namespace = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
     q = (lambda tag: f"{{{namespace}}}{tag}") if namespace else (lambda tag: tag)
     codes_root = root.find(q("Codes")) if root.tag.endswith("CodeBook") else root.find(f"{q('CodeBook')}/{q('Codes')}")
@@ -95,8 +107,11 @@ def read_qdc(path: str | Path) -> Codebook:
             ))
             visit(child, code)
 
-    visit(codes_root, None)
-    return Codebook(name=path.stem, codes=codes)
+    try:
+        visit(codes_root, None)
+        return Codebook(name=path.stem, codes=codes)
+    except RecursionError:
+        raise CodebookError(f"{path.name}: codes nested too deeply to be a REFI-QDA codebook") from None
 
 
 def _split_name(name: str, guid: str) -> tuple[str, str]:

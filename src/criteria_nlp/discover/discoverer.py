@@ -92,7 +92,7 @@ class Discoverer:
 
     def _candidates(self, m: int) -> list[int]:
         if self.n_clusters:
-            return [int(min(self.n_clusters, m))]
+            return [int(max(1, min(self.n_clusters, m - 1)))]  # never more groups than distinct answers allow
         low, high = self.k_range
         high = int(max(2, min(high, m // 3)))
         low = int(min(max(2, low), high))
@@ -154,7 +154,8 @@ class Discoverer:
         degree = int(min(self.n_neighbours, max(4, m // 8)))
         graph, closest = neighbour_graph(Z, degree, lexical, weight, item_languages)
         candidates = self._candidates(m)
-        n_components = int(min(max(candidates) + 1, m - 1))
+        # drop_first asks the eigensolver for one vector more, which must stay below m.
+        n_components = int(max(1, min(max(candidates) + 1, m - 2)))
         # ARPACK's shift-invert factorises the graph Laplacian: minutes and gigabytes beyond a
         # few thousand answers (194 s and +2.2 GB on 30,000). LOBPCG needs only products with
         # the graph and finds the same subspace (largest angle 0.05 degrees on 5,000 answers).
@@ -173,7 +174,7 @@ class Discoverer:
         labels = canonical_labels(labels, item_keys)
         self.n_clusters_ = int(labels.max()) + 1
         if self.n_clusters:
-            self.k_choice_ = f"K={self.n_clusters_} given"
+            self.k_choice_ = f"K={self.n_clusters_} given" + (f" ({self.n_clusters} asked, {m} distinct answers)" if self.n_clusters > m - 1 else "")
         else:
             self.k_choice_ = (f"K={len(set(best[1]))} chosen by the highest modularity of the neighbour graph among K in "
                               f"{candidates}" + (f"; {self.n_clusters_} after neighbour agreement" if self.n_clusters_ != len(set(best[1])) else ""))

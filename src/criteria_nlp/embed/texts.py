@@ -10,7 +10,8 @@ from criteria_nlp.errors import InputError
 def embed_answers(texts: list[str], embedder, show_progress: bool) -> np.ndarray:
     if not texts:
         raise InputError(
-            "no answer to code: every answer is a number, punctuation or a non-answer such as 'rien'; "
+            "no answer to code: every answer is a number, punctuation, a non-answer such as 'rien' or in a language "
+            "outside the configured ones; "
             "check that --text-col names the column of answers"
         )
     if getattr(embedder, "needs_fit", False):

@@ -68,7 +68,12 @@ class TfidfEmbedder(Embedder):
         k = min(self.n_components, matrix.shape[0] - 1, matrix.shape[1] - 1)
         if k < 1:
             raise InputError("tf-idf needs at least 2 answers with some text to learn from")
-        self.svd_ = TruncatedSVD(n_components=k, random_state=self.seed).fit(matrix)
+        import warnings
+
+        with warnings.catch_warnings():
+            # Identical answers: no variance to explain (0/0 in explained_variance_ratio_), harmless.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.svd_ = TruncatedSVD(n_components=k, random_state=self.seed).fit(matrix)
         return self
 
     def _encode(self, texts: list[str]) -> np.ndarray:

@@ -8,6 +8,7 @@ encoding, merged cells, uncomputed formulas...) is listed in ``Corpus.read_info[
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,17 @@ from criteria_nlp.io.tables import dedupe_columns, read_table
 OUTPUT_COLUMNS = (
     "id", "text", "language", "language_source", "status", "code", "code_label", "code_proposed", "code_source",
     "confidence", "cluster", "cluster_source", "valence", "indicator_id", "city", "group", "question",
+    "duplicate_of", "language_confidence", "analyst", "review_status",
 )
+
+
+# The 2nd..k-th codes of --top-k (code_2, code_label_2, confidence_2...) are written too.
+RANKED_OUTPUT_COLUMN = re.compile(r"(code|code_label|confidence)_\d+")
+
+
+def is_output_column(name: str) -> bool:
+    """A column name the pipeline writes: an input column with it is kept as input_<name>."""
+    return name in OUTPUT_COLUMNS or RANKED_OUTPUT_COLUMN.fullmatch(name) is not None
 
 
 ROLES = ("text", "id", "language", "city", "group", "question")
@@ -85,6 +96,22 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _short(name: str, width: int = 40) -> str:
+    name = str(name)
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def shown_names(names, most: int = 12) -> str:
+    """Column names for a message: each cut to 40 characters, at most `most` of them; a
+    header of many columns is only counted (a file without line ends has a header made of
+    answers, and answer text never appears in a message)."""
+    names = list(names)
+    if len(names) > 2 * most:
+        return f"{len(names)} columns (is the first line really a header? check the separator and the line ends)"
+    shown = ", ".join(repr(_short(c)) for c in names[:most])
+    return shown + (f", ... ({len(names) - most} more)" if len(names) > most else "")
+
+
 def resolve_columns(
     found: list[str],
     *,
@@ -98,12 +125,12 @@ def resolve_columns(
 ) -> ColumnMap:
     """Check the requested columns against the file's. Roles left unset fall back to the
     column of the same name (id, language, city, group, question) when the file has one."""
-    listing = ", ".join(repr(c) for c in found)
+    listing = shown_names(found)
 
     def require(option: str, column: str) -> str:
         if column not in found:
             close = [c for c in found if c.casefold() == column.strip().casefold()]
-            hint = f"; did you mean '{close[0]}'? " if close else "; "
+            hint = f"; did you mean '{_short(close[0])}'? " if close else "; "
             raise InputError(f"{source}: no column '{column}' ({option}){hint}columns found: {listing}")
         return column
 
@@ -136,6 +163,7 @@ def read_answers(
     """Read an answers table into a Corpus (see the module docstring for what is accepted)."""
     path = Path(path)
     frame, info = read_table(path, sheet=sheet, text_col=text_col)
+    checksum = info.pop("sha256", None)
     info.setdefault("warnings", [])
     if frame.shape[1] == 0:
         raise InputError(f"{path.name}: the file is empty; it needs a header row and at least one answer")
@@ -173,7 +201,7 @@ def read_answers(
     extra_names = []
     for column in extras:
         name = column
-        while name in OUTPUT_COLUMNS or name in canonical.columns:
+        while is_output_column(name) or name in canonical.columns:
             name = f"input_{name}"
         canonical[name] = frame[column].astype(str)
         extra_names.append(name)
@@ -190,7 +218,7 @@ def read_answers(
         columns=columns,
         extra_columns=extra_names,
         source=path,
-        checksum=file_checksum(path),
+        checksum=checksum or file_checksum(path),
         n_rows=n_rows,
         read_info=info,
     )

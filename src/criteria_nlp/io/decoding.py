@@ -115,6 +115,21 @@ def decode_text(raw: bytes, name: str = "input") -> DecodedText:
     return DecodedText(text, encoding, notes)
 
 
+def refuse_binary_head(head: bytes, name: str) -> None:
+    """Refuse a binary stream from its first bytes (before the rest is read): a known binary
+    format, or bytes that are neither UTF-8, UTF-16 nor text in a code page."""
+    _refuse_binary(head, name)
+    if any(head.startswith(bom) for bom, _ in _BOMS) or _utf16_without_bom(head):
+        return
+    try:
+        head[: max(0, len(head) - 4)].decode("utf-8")  # the last character may be cut
+        return
+    except UnicodeDecodeError:
+        pass
+    if _control_bytes(head) > 0.05:
+        raise InputError(f"{name}: this is not a text table (binary content); export the answers as CSV, XLSX or JSONL")
+
+
 def _control_bytes(data: bytes) -> float:
     """Share of C0 control bytes other than tab, CR, LF (text has almost none)."""
     if not data:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from criteria_nlp.errors import OutputError
+
 # A cell starting with one of these is evaluated as a formula by spreadsheets (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -35,6 +37,17 @@ PART_SUFFIX = ".part"
 
 
 PAUSE_ENV = "CRITERIA_NLP_TEST_PAUSE_AT"
+
+
+# The files a run writes at the top of OUTDIR (and review snapshots in SNAPSHOT_DIR): the only
+# names whose temporary files a run sweeps, and the files no input may be.
+RUN_OUTPUT_NAMES = (
+    "answers.csv", "clusters.csv", "codes.csv", "compare.csv", "indicators.csv", "review.xlsx", "codebook.qdc",
+    "project.qdpx", "decisions_report.csv", "report.html", "manifest.json",
+)
+
+
+SNAPSHOT_DIR = "review-snapshots"
 
 
 def _needs_quote(value: str) -> bool:
@@ -145,7 +158,10 @@ def output_transaction(folder: str | Path):
     gives its previous content.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the folder ({exc.strerror}); give a folder you can write") from None
     remove_stale_parts(folder)
     transaction = OutputTransaction(folder)
     token = _TRANSACTION.set(transaction)
@@ -160,25 +176,74 @@ def output_transaction(folder: str | Path):
         _TRANSACTION.reset(token)
 
 
+def is_own_temporary(name: str) -> bool:
+    """A temporary file that a run writes at the top of OUTDIR (`.answers.csv.XXXX.part`)."""
+    return _is_own_part(name, RUN_OUTPUT_NAMES)
+
+
+def _is_own_part(name: str, own_names) -> bool:
+    """`.NAME.XXXX.part`, the temporary of one of `own_names` (None: any .json, for snapshots)."""
+    if not (name.startswith(".") and name.endswith(PART_SUFFIX)):
+        return False
+    target = name[1:-len(PART_SUFFIX)].rpartition(".")[0]
+    return target.endswith(".json") if own_names is None else target in own_names
+
+
 def remove_stale_parts(folder: Path) -> list[Path]:
-    """Delete the temporary files of interrupted writes (names .NAME.*.part), sub-folders too."""
+    """Delete the temporary files that an interrupted run left: only those of the files a run
+    writes (RUN_OUTPUT_NAMES at the top, snapshots in SNAPSHOT_DIR), never another program's
+    .part files nor anything in other sub-folders (another run may be writing there)."""
     removed = []
-    for part in Path(folder).rglob(f".*{PART_SUFFIX}"):
-        with contextlib.suppress(OSError):
-            part.unlink()
-            removed.append(part)
+    folder = Path(folder)
+    for where, own in ((folder, RUN_OUTPUT_NAMES), (folder / SNAPSHOT_DIR, None)):
+        if where != folder and (os.path.islink(where) or not os.path.isdir(where)):
+            continue
+        try:
+            names = os.listdir(where)
+        except OSError:
+            continue
+        for name in names:
+            part = where / name
+            if _is_own_part(name, own) and os.path.isfile(part) and not os.path.islink(part):
+                with contextlib.suppress(OSError):
+                    part.unlink()
+                    removed.append(part)
     return removed
 
 
+def _creation_mode() -> int:
+    """0o666 less the process's umask: what open() would give a new file (mkstemp gives 0o600)."""
+    mask = None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    mask = int(line.split()[1], 8)
+    if mask is None:  # no /proc: read it the only portable way (set and restore)
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _write_temporary(path: Path, data: bytes) -> Path:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=PART_SUFFIX)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=PART_SUFFIX)
+    except OSError as exc:
+        raise OutputError(f"{path.parent}: cannot write {path.name} ({exc.strerror}); give a folder you can write") from None
     try:
         with os.fdopen(handle, "wb") as stream:
+            with contextlib.suppress(OSError):
+                os.fchmod(stream.fileno(), _creation_mode())
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(
+                f"{path.parent}: cannot write {path.name} ({exc.strerror or exc}); nothing was replaced: "
+                "free some space (or fix the permissions) and try again"
+            ) from None
         raise
     return Path(temporary)
 
@@ -197,7 +262,10 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename over the target
     (deferred to the end of an enclosing output_transaction on that folder)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path.parent}: cannot create the folder for {path.name} ({exc.strerror})") from None
     transaction = _TRANSACTION.get()
     if transaction is not None and transaction.covers(path):
         transaction.stage(path, data)
@@ -205,14 +273,24 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     temporary = _write_temporary(path, data)
     try:
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot be replaced ({exc.strerror or exc})") from None
         raise
     _fsync_folder(path.parent)
 
 
+def utf8(text: str) -> bytes:
+    """UTF-8 bytes; a lone surrogate (from a file name that is not UTF-8) becomes U+FFFD."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace").encode("utf-8", "replace")
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+    write_bytes_atomic(path, utf8(text))
 
 
 def write_json_atomic(path: Path, data) -> None:
@@ -226,7 +304,7 @@ def csv_bytes(frame: pd.DataFrame, *, neutralise: bool = True) -> bytes:
     multi-line answers survive the round trip. No BOM: scripts reading the file with the csv
     module would see it in the first column's name (the review workbook is for Excel)."""
     table = neutralise_frame(frame) if neutralise else frame
-    return table.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+    return utf8(table.to_csv(index=False, lineterminator="\r\n"))
 
 
 def write_csv_atomic(path: Path, frame: pd.DataFrame, *, neutralise: bool = True) -> None:

@@ -7,15 +7,17 @@ import contextlib
 import csv
 import io
 import json
+import os
+import re
+import stat as statmod
 import sys
-import warnings
-import zipfile
 from pathlib import Path
 
 import pandas as pd
 
 from criteria_nlp.errors import InputError
-from criteria_nlp.io.decoding import decode_text, describe_binary, looks_binary
+from criteria_nlp.io.decoding import decode_text, describe_binary, looks_binary, refuse_binary_head
+from criteria_nlp.io.limits import MAX_SHEET_CELLS
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".xlsx", ".xlsm", ".jsonl", ".ndjson", ".json")
 
@@ -109,8 +111,8 @@ def _records(text: str, delimiter: str, strict: bool) -> list[tuple[int, list[st
         records.append((start, row))
 
 
-def read_delimited(path: Path) -> tuple[pd.DataFrame, dict]:
-    raw = path.read_bytes()
+def read_delimited(path: Path, data: bytes | None = None) -> tuple[pd.DataFrame, dict]:
+    raw = data if data is not None else read_input(path)[0]
     if not raw.strip(b" \t\r\n\x00"):
         raise InputError(f"{path.name}: the file is empty; it needs a header row and at least one answer")
     decoded = decode_text(raw, path.name)
@@ -192,22 +194,25 @@ def dedupe_columns(names: list[str], protected: set[str], source: str) -> tuple[
     return out, [f"repeated column name(s) {shown}: the copies are kept as " + ", ".join(f"'{n}'" for n in renamed)]
 
 
-def read_xlsx(path: Path, sheet: str | int | None = None, text_col: str | None = None) -> tuple[pd.DataFrame, dict]:
+def read_xlsx(path: Path, sheet: str | int | None = None, text_col: str | None = None, data: bytes | None = None) -> tuple[pd.DataFrame, dict]:
     """The values a spreadsheet shows: cached results of formulas, merged cells repeated in
-    every cell they cover. Without `sheet`, the first sheet whose header has `text_col`."""
-    raw_head = path.read_bytes()[:4096]
+    every cell they cover. Without `sheet`, the first sheet whose header has `text_col`.
+    Read streaming and bounded (io.xlsx): only the cells that hold something cost memory."""
+    from criteria_nlp.io.xlsx import check_workbook, open_workbook, part_name, sheet_rows
+
+    raw = data if data is not None else read_input(path)[0]
+    raw_head = raw[:4096]
     if not raw_head.startswith(b"PK"):
         found = describe_binary(raw_head)
         if found is None and raw_head and not looks_binary(raw_head.decode("latin-1")):
             raise InputError(f"{path.name}: this is a text file, not an Excel workbook; rename it to .csv")
         what = found[0] if found else "not an Excel workbook"
         raise InputError(f"{path.name}: cannot open as an Excel workbook ({what}); save it as .xlsx or 'CSV UTF-8'")
+    scan = check_workbook(raw, path.name)
     try:
-        import openpyxl
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
-            book = openpyxl.load_workbook(path, data_only=True)
+        book = open_workbook(raw, path.name, data_only=True)
+    except InputError:
+        raise
     except Exception as exc:  # openpyxl raises many types for a broken zip or non-xlsx file
         raise InputError(f"{path.name}: cannot open as an Excel workbook ({_first_line(exc)}); save it as .xlsx or 'CSV UTF-8'") from None
     try:
@@ -222,25 +227,38 @@ def read_xlsx(path: Path, sheet: str | int | None = None, text_col: str | None =
             worksheet = book[chosen]
         else:
             worksheet = _sheet_with_column(sheets, text_col)
-        grid, merged = _sheet_values(worksheet)
-        uncomputed = _uncomputed_formulas(path, worksheet.title, grid)
+        title, part = worksheet.title, part_name(worksheet)
+        cells = {}
+        for row, values in sheet_rows(worksheet):
+            for column, value in enumerate(values, start=1):
+                if value is not None and value != "":
+                    cells[(row, column)] = value
+    except InputError:
+        raise
+    except Exception as exc:  # a damaged sheet (bad shared-string index, broken XML...)
+        raise InputError(f"{path.name}: cannot read sheet ({_first_line(exc)}); open and save it again in Excel or LibreOffice") from None
     finally:
         book.close()
+    merged = _fill_merged(cells, scan.merged.get(part, []), path.name)
+    uncomputed = _uncomputed_formulas(raw, path.name, title, cells) if part in scan.formulas else set()
     notes = []
     if len(sheets) > 1:
-        notes.append(f"read sheet '{worksheet.title}' of {len(sheets)} ({', '.join(repr(n) for n in names)})")
+        notes.append(f"read sheet '{title}' of {len(sheets)} ({', '.join(repr(n) for n in names)})")
     if merged:
         notes.append(f"{merged} merged cell range(s): each cell of a range was given the range's value")
-    keep = [i for i, row in enumerate(grid) if any(_cell_text(v).strip() for v in row)]
-    if not keep:
-        raise InputError(f"{path.name}: sheet '{worksheet.title}' is empty; it needs a header row and at least one answer")
-    header_row = keep[0]
-    header = header_names(grid[header_row])
-    body = [[_cell_text(v) for v in grid[i]] for i in keep[1:]]
-    # Formatting can stretch a sheet with blank, unnamed columns: drop them.
-    used = [j for j in range(len(header)) if grid[header_row][j] not in (None, "") or any(row[j].strip() for row in body)]
-    header = [header[j] for j in used]
-    frame = pd.DataFrame([[row[j] for j in used] for row in body], columns=range(len(used)), dtype=object)
+    texts = {key: _cell_text(value) for key, value in cells.items()}
+    rows = sorted({r for (r, _), text in texts.items() if text.strip()})
+    if not rows:
+        raise InputError(f"{path.name}: sheet '{title}' is empty; it needs a header row and at least one answer")
+    header_row, body_rows = rows[0], rows[1:]
+    # Formatting can stretch a sheet with blank, unnamed columns: only columns holding something.
+    used = sorted({c for (r, c), text in texts.items() if r >= header_row and (text.strip() or (r == header_row and text != ""))})
+    if len(used) * max(1, len(body_rows)) > MAX_SHEET_CELLS:
+        raise InputError(f"{path.name}: sheet '{title}' spans {len(body_rows):,} rows x {len(used):,} columns, more than the "
+                         f"{MAX_SHEET_CELLS:,} cells criteria-nlp reads; delete unused rows and columns, or save the answers as CSV")
+    names_by_position = header_names([cells.get((header_row, c)) for c in range(1, (used[-1] if used else 0) + 1)])
+    header = [names_by_position[c - 1] for c in used]
+    frame = pd.DataFrame([[texts.get((r, c), "") for c in used] for r in body_rows], columns=range(len(used)), dtype=object)
     frame.columns = header
     formulas = {}
     for (row, column) in uncomputed:
@@ -253,14 +271,16 @@ def read_xlsx(path: Path, sheet: str | int | None = None, text_col: str | None =
             f"formula cells never computed by a spreadsheet were read as empty in {listing}; "
             "open and save the file in Excel or LibreOffice to compute them"
         )
-    info = {"format": "xlsx", "sheet": worksheet.title, "sheets": names, "warnings": notes, "uncomputed_formulas": formulas}
+    info = {"format": "xlsx", "sheet": title, "sheets": names, "warnings": notes, "uncomputed_formulas": formulas}
     return frame, info
 
 
 def _sheet_with_column(sheets, text_col: str | None):
+    from criteria_nlp.io.xlsx import sheet_rows
+
     if text_col:
         for worksheet in sheets:
-            for row in worksheet.iter_rows(values_only=True, max_row=50):
+            for _, row in sheet_rows(worksheet, max_row=50):
                 if any(_cell_text(v).strip() for v in row):
                     if text_col in header_names(row):
                         return worksheet
@@ -268,46 +288,49 @@ def _sheet_with_column(sheets, text_col: str | None):
     return sheets[0]
 
 
-def _sheet_values(worksheet) -> tuple[list[list], int]:
-    """Grid of values from A1 (rows and columns aligned with the sheet), merged ranges filled."""
-    max_row, max_column = worksheet.max_row, worksheet.max_column
-    grid = [
-        list(row) for row in worksheet.iter_rows(min_row=1, min_col=1, max_row=max_row, max_col=max_column, values_only=True)
-    ]
-    ranges = list(getattr(worksheet, "merged_cells", None).ranges if getattr(worksheet, "merged_cells", None) else [])
-    for merged in ranges:
-        value = grid[merged.min_row - 1][merged.min_col - 1]
-        for r in range(merged.min_row - 1, min(merged.max_row, max_row)):
-            for c in range(merged.min_col - 1, min(merged.max_col, max_column)):
-                grid[r][c] = value
-    return grid, len(ranges)
+def _fill_merged(cells: dict, ranges: list[str], name: str) -> int:
+    """Give every cell of a merged range the range's value, within the cells' bounding box."""
+    if not ranges:
+        return 0
+    from openpyxl.utils.cell import range_boundaries
+
+    last_row = max((r for r, _ in cells), default=0)
+    last_column = max((c for _, c in cells), default=0)
+    filled = 0
+    for ref in ranges:
+        try:
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
+        except (ValueError, TypeError):
+            continue
+        value = cells.get((min_row, min_col))
+        max_row, max_col = min(max_row, last_row), min(max_col, last_column)
+        filled += max(0, max_row - min_row + 1) * max(0, max_col - min_col + 1)
+        if filled > MAX_SHEET_CELLS:
+            raise InputError(f"{name}: merged cells cover more than {MAX_SHEET_CELLS:,} cells; unmerge them or save the answers as CSV")
+        for r in range(min_row, max_row + 1):
+            for c in range(min_col, max_col + 1):
+                if value is None:
+                    cells.pop((r, c), None)
+                else:
+                    cells[(r, c)] = value
+    return len(ranges)
 
 
-def _uncomputed_formulas(path: Path, title: str, grid: list[list]) -> set[tuple[int, int]]:
+def _uncomputed_formulas(raw: bytes, name: str, title: str, cells: dict) -> set[tuple[int, int]]:
     """Cells holding a formula but no cached result (files written by programs that do not
-    calculate, e.g. generated by scripts). (row, column) 0-based."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            has_formulas = any(
-                b"<f>" in archive.read(name) or b"<f " in archive.read(name)
-                for name in archive.namelist() if name.startswith("xl/worksheets/") and name.endswith(".xml")
-            )
-    except (zipfile.BadZipFile, KeyError, OSError):
-        return set()
-    if not has_formulas:
-        return set()
-    import openpyxl
+    calculate, e.g. generated by scripts). (row, column), 1-based."""
+    from criteria_nlp.io.xlsx import open_workbook, sheet_rows
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        book = openpyxl.load_workbook(path, data_only=False)
+    book = open_workbook(raw, name, data_only=False)
     try:
         found = set()
-        for row in book[title].iter_rows(min_row=1, min_col=1, max_row=len(grid), max_col=len(grid[0]) if grid else 0):
-            for cell in row:
-                if cell.data_type == "f" and grid[cell.row - 1][cell.column - 1] in (None, ""):
-                    found.add((cell.row - 1, cell.column - 1))
+        for row, values in sheet_rows(book[title], cells=True):
+            for column, cell in enumerate(values, start=1):
+                if getattr(cell, "data_type", None) == "f" and cells.get((row, column)) in (None, ""):
+                    found.add((row, column))
         return found
+    except Exception:  # the values were read: a formula pass that fails only loses the warning
+        return set()
     finally:
         book.close()
 
@@ -322,10 +345,10 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def read_jsonl(path: Path) -> tuple[pd.DataFrame, dict]:
+def read_jsonl(path: Path, data: bytes | None = None) -> tuple[pd.DataFrame, dict]:
     """One JSON object per line (lines end with LF; U+2028 inside strings is text), or a JSON
     array of objects."""
-    raw = path.read_bytes()
+    raw = data if data is not None else read_input(path)[0]
     if not raw.strip(b" \t\r\n\x00"):
         raise InputError(f"{path.name}: the file is empty; it needs one JSON object per line")
     decoded = decode_text(raw, path.name)
@@ -342,12 +365,14 @@ def read_jsonl(path: Path) -> tuple[pd.DataFrame, dict]:
                 record = json.loads(line, object_pairs_hook=_keep_repeated_keys)
             except json.JSONDecodeError as exc:
                 raise InputError(f"{path.name}: line {number} is not valid JSON ({exc.msg} at column {exc.colno}); fix or remove that line") from None
+            except RecursionError:
+                raise InputError(f"{path.name}: line {number} holds values nested too deeply to be an answer; fix or remove that line") from None
             if not isinstance(record, dict):
                 raise InputError(f"{path.name}: line {number} is not a JSON object; each line must look like {{\"text\": \"...\"}}")
             records.append(record)
     if not records:
         raise InputError(f"{path.name}: no JSON object found; it needs one object per line")
-    rows = [{key: _json_text(value) for key, value in record.items()} for record in records]
+    rows = [{_no_surrogates(key): _no_surrogates(_json_text(value)) for key, value in record.items()} for record in records]
     frame = pd.DataFrame.from_records(rows).fillna("").astype(object)
     frame.columns = header_names(frame.columns)
     return frame, {"format": "jsonl", "encoding": decoded.encoding, "warnings": list(decoded.warnings)}
@@ -358,6 +383,8 @@ def _json_array(text: str, name: str) -> list[dict]:
         data = json.loads(text, object_pairs_hook=_keep_repeated_keys)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}); fix the file or export it as JSON lines") from None
+    except RecursionError:
+        raise InputError(f"{name}: values nested too deeply to be answers; export the answers as JSON lines of flat objects") from None
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise InputError(f"{name}: expected a list of objects like {{\"text\": \"...\"}}")
     return data
@@ -374,32 +401,93 @@ def _keep_repeated_keys(pairs) -> dict:
     return out
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(text: str) -> str:
+    """JSON may escape half a character (\\ud800): it cannot be written as UTF-8, U+FFFD instead."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
 def _json_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False)
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (RecursionError, ValueError):
+        return "[nested too deeply]"
+
+
+def read_input(path: str | Path, text: bool = False) -> tuple[bytes, str]:
+    """The file's bytes and their SHA-256, read once and bounded (io.limits): a FIFO or a
+    process substitution (<(cat file)) works and gets the checksum of what was read;
+    /dev/zero or an endless stream is refused as soon as it passes the limit, or at once
+    when it starts with nothing but NUL bytes."""
+    import hashlib
+
+    from criteria_nlp.io.folders import shown
+    from criteria_nlp.io.limits import max_input_bytes, too_large
+
+    path = Path(path)
+    name = shown(path.name or path)
+    limit = max_input_bytes()
+    try:
+        stream = open(path, "rb")
+    except FileNotFoundError:
+        raise InputError(f"{shown(path)}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{shown(path)}: is a folder; give the answers file") from None
+    except OSError as exc:
+        raise InputError(f"{shown(path)}: cannot be read ({exc.strerror or exc})") from None
+    digest, parts, size = hashlib.sha256(), [], 0
+    with stream:
+        try:
+            stat = os.fstat(stream.fileno())
+            if statmod.S_ISDIR(stat.st_mode):
+                raise InputError(f"{shown(path)}: is a folder; give the answers file")
+            if statmod.S_ISREG(stat.st_mode) and stat.st_size > limit:
+                raise InputError(too_large(name, "the file"))
+            while True:
+                chunk = stream.read(min(1 << 20, limit + 1 - size))
+                if not chunk:
+                    break
+                if not size and len(chunk) >= 4096 and not chunk.strip(b"\x00"):
+                    raise InputError(f"{name}: holds nothing but NUL bytes (a device or an empty disk image?); give the answers file")
+                if not size and text:
+                    refuse_binary_head(chunk[:65536], name)  # /dev/urandom: at once, not after 1 GB
+                digest.update(chunk)
+                parts.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise InputError(too_large(name, "the input"))
+        except IsADirectoryError:
+            raise InputError(f"{shown(path)}: is a folder; give the answers file") from None
+        except OSError as exc:
+            raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    return b"".join(parts), digest.hexdigest()
 
 
 def read_table(path: str | Path, sheet: str | int | None = None, text_col: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Read any supported table as all-text columns; returns (frame, info about the read).
-    Column names may repeat (see dedupe_columns); `info["warnings"]` lists repairs."""
+    Column names may repeat (see dedupe_columns); `info["warnings"]` lists repairs and
+    `info["sha256"]` is the checksum of the bytes read (the file is opened once)."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give the answers file")
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path, sheet, text_col=text_col)
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return read_jsonl(path)
     if suffix == ".xls":
         raise InputError(f"{path.name}: old .xls workbooks are not supported; save it as .xlsx or 'CSV UTF-8'")
     if suffix == ".ods":
         raise InputError(f"{path.name}: OpenDocument spreadsheets are not read; save it as .xlsx or 'CSV UTF-8'")
-    return read_delimited(path)
+    data, checksum = read_input(path, text=suffix not in (".xlsx", ".xlsm"))
+    if suffix in (".xlsx", ".xlsm"):
+        frame, info = read_xlsx(path, sheet, text_col=text_col, data=data)
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        frame, info = read_jsonl(path, data)
+    else:
+        frame, info = read_delimited(path, data)
+    info["sha256"] = checksum
+    return frame, info
 
 
 def _first_line(exc: Exception) -> str:

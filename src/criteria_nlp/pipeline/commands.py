@@ -19,9 +19,16 @@ from criteria_nlp.config import (
 )
 from criteria_nlp.embed.texts import embed_answers
 from criteria_nlp.io.corpus import read_answers
+from criteria_nlp.io.folders import check_output_file, refuse_overwriting_inputs
 from criteria_nlp.io.outputs import write_bytes_atomic, write_csv_atomic
+from criteria_nlp.pipeline.checks import check_n_clusters, check_settings, check_top_k, codebook_file
 from criteria_nlp.pipeline.state import RunState
 from criteria_nlp.prepare.answers import prepare_answers
+
+
+def _check_output(output, inputs) -> None:
+    """The output file can be written and is none of the inputs."""
+    refuse_overwriting_inputs([check_output_file(output)], inputs)
 
 
 def _embedder(name: str, cache_dir, seed: int):
@@ -30,7 +37,7 @@ def _embedder(name: str, cache_dir, seed: int):
     return get_embedder(name, cache_dir=cache_dir, seed=seed)
 
 
-def _embedded_answers(input, *, text_col, id_col, lang_col, redact, embedder, cache_dir, seed, show_progress):
+def _embedded_answers(input, *, text_col, id_col, lang_col, redact, embedder, cache_dir, seed, show_progress, n_clusters=None):
     """Read, detect languages, optionally redact, and embed the answers (non-answers left out):
     the shared first half of the single-stage commands. Returns (RunState, embedder)."""
     corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col)
@@ -40,6 +47,7 @@ def _embedded_answers(input, *, text_col, id_col, lang_col, redact, embedder, ca
 
         answers, _ = redact_answers(answers)
     state = RunState.from_answers(answers)
+    check_n_clusters(n_clusters, int(state.coded.sum()))
     backend = _embedder(embedder, cache_dir, seed)
     return state.with_vectors(embed_answers(state.rows["text"].tolist(), backend, show_progress)), backend
 
@@ -48,6 +56,8 @@ def embed_file(input, output, *, text_col="text", id_col=None, embedder=DEFAULT_
     """Write one float32 vector per answer (input order, empty rows skipped) to a .npy file."""
     import io
 
+    _check_output(output, [input])
+    check_settings(embedder=embedder, seed=seed)
     corpus = read_answers(input, text_col=text_col, id_col=id_col)
     backend = _embedder(embedder, cache_dir, seed)
     vectors = embed_answers(corpus.texts, backend, show_progress).astype(np.float32)
@@ -69,7 +79,10 @@ def assign_file(
     from criteria_nlp.assign.answers import assign_answers
     from criteria_nlp.assign.training import read_training
 
+    _check_output(output, [input, train, codebook_file(codebook)])
+    check_settings(embedder=embedder, seed=seed, top_k=top_k, min_confidence=min_confidence, shots=shots)
     book = load_codebook(codebook)
+    check_top_k(top_k, book)
     # Before embedding: a wrong --label-col fails at once.
     training = read_training(Path(train), label_col=label_col, text_col=text_col, languages=DEFAULT_LANGUAGES) if train else None
     state, backend = _embedded_answers(
@@ -95,9 +108,11 @@ def cluster_file(
     Non-answers are left out (cluster -1) before clustering; duplicates are clustered once."""
     from criteria_nlp.discover.discoverer import Discoverer, cluster_summary
 
+    _check_output(output, [input])
+    check_settings(embedder=embedder, seed=seed, n_clusters=n_clusters, max_unassigned=max_unassigned)
     state, _ = _embedded_answers(
         input, text_col=text_col, id_col=id_col, lang_col=lang_col, redact=redact,
-        embedder=embedder, cache_dir=cache_dir, seed=seed, show_progress=show_progress)
+        embedder=embedder, cache_dir=cache_dir, seed=seed, show_progress=show_progress, n_clusters=n_clusters)
     rows = state.rows
     model = Discoverer(n_clusters=n_clusters, max_unassigned=max_unassigned, seed=seed).fit(
         state.vectors, languages=rows["language"].tolist(), keys=rows["id"].tolist(), texts=rows["text"].tolist())
@@ -118,6 +133,8 @@ def evaluate_file(input, *, gold_col, pred_col, lang_col=None, confidence_col=No
     from criteria_nlp.io.outputs import write_json_atomic, write_text_atomic
     from criteria_nlp.io.tables import read_table
 
+    if output:
+        _check_output(output, [input])
     frame, _ = read_table(Path(input))
     frame.columns = [str(c) for c in frame.columns]
     if len(frame) == 0:
@@ -157,7 +174,7 @@ def describe_file(input, outdir, *, group_col: str, analyst_language=None, all_l
     check_analyst_language(analyst_language, library)
     corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col, group_col=group_col,
                           question_col=question_col)
-    with outdir_lock(outdir):
+    with outdir_lock(outdir, inputs=[input, indicators], outputs=("clusters.csv", "indicators.csv", "manifest.json")):
         state = RunState.from_answers(prepare_answers(corpus, show_progress=show_progress))
         state = state.with_answers(state.answers.assign(cluster=state.answers["group"].astype(str).str.strip()))
         backend = _embedder(embedder, cache_dir, seed)

@@ -16,6 +16,7 @@ import pandas as pd
 from criteria_nlp import __version__
 from criteria_nlp.config import RunConfig
 from criteria_nlp.io.corpus import Corpus
+from criteria_nlp.io.folders import shown
 from criteria_nlp.io.outputs import (
     pause_point,
 )
@@ -63,10 +64,24 @@ def _versions() -> dict:
     return found
 
 
+def language_warnings(answers: pd.DataFrame, languages) -> list[str]:
+    """A warning when answers were left uncoded for their language (status other_language)."""
+    other = answers.loc[answers["status"] == "other_language", "language"].replace("", "und").value_counts()
+    if other.empty:
+        return []
+    shown = ", ".join(f"{language}: {count}" for language, count in other.items())
+    return [f"{int(other.sum())} answer(s) in languages outside the configured ones ({shown}) were not coded "
+            f"(status other_language; configured: {', '.join(languages)})"]
+
+
 def build_manifest(config: RunConfig, corpus: Corpus, answers: pd.DataFrame, embedder, discoverer, timings: dict, embedding_stats: dict) -> dict:
-    parameters = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k not in ("input", "outdir", "show_progress", "cache_dir")}
+    parameters = {k: (shown(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
+                  if k not in ("input", "outdir", "show_progress", "cache_dir", "force")}
+    if isinstance(parameters.get("codebook"), str):
+        parameters["codebook"] = shown(parameters["codebook"])
     parameters["languages"] = list(config.languages)
     status = answers["status"].value_counts().to_dict()
+    warnings = list(corpus.read_info.get("warnings", [])) + language_warnings(answers, config.languages)
     return {
         "tool": "criteria-nlp",
         "version": __version__,
@@ -76,14 +91,16 @@ def build_manifest(config: RunConfig, corpus: Corpus, answers: pd.DataFrame, emb
         "parameters": parameters,
         "seed": config.seed,
         "input": {
-            "path": str(corpus.source),
+            "path": shown(corpus.source),  # a file name that is not UTF-8 is shown with U+FFFD
             "sha256": corpus.checksum,
             "columns": corpus.columns.roles(),
             **corpus.read_info,
+            "warnings": warnings,
         },
         "counts": {
             **corpus.summary(),
             "non_answers": int(status.get("non_answer", 0)),
+            "other_language": int(status.get("other_language", 0)),
             "coded": int((answers["code"] != "").sum()),
             "abstained": int(((answers["code"] == "") & (answers["status"] == "answer")).sum()),
             "clusters": int(discoverer.n_clusters_),

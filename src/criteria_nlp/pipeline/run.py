@@ -21,10 +21,12 @@ from criteria_nlp.embed.texts import embed_answers
 from criteria_nlp.io.corpus import Corpus, read_answers
 from criteria_nlp.io.lock import outdir_lock
 from criteria_nlp.io.outputs import (
+    RUN_OUTPUT_NAMES,
     output_transaction,
     write_csv_atomic,
     write_json_atomic,
 )
+from criteria_nlp.pipeline.checks import check_config, check_n_clusters, check_top_k, run_inputs
 from criteria_nlp.pipeline.manifest import StageTimer, build_manifest
 from criteria_nlp.pipeline.state import RunState, answers_output
 from criteria_nlp.prepare.answers import prepare_answers, texts_by_language
@@ -72,19 +74,23 @@ def load_training(config: RunConfig) -> pd.DataFrame | None:
 def run_pipeline(config: RunConfig) -> RunResult:
     from criteria_nlp.embed import get_embedder
 
+    check_config(config)  # before anything is read or created
     outdir = Path(config.outdir)
     timer = StageTimer(report=config.show_progress)
     analyser = Analyser()
-    with outdir_lock(outdir):
+    with outdir_lock(outdir, force=config.force, inputs=run_inputs(config), outputs=RUN_OUTPUT_NAMES):
         with timer.stage("read"):
+            decisions = DecisionState.load(outdir)  # a damaged store is refused before any work
             corpus = load_corpus(config)
             codebook = load_codebook(config.codebook)
+            check_top_k(config.top_k, codebook)
             check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
             training = load_training(config)
             library = load_library(config.indicators)
             check_analyst_language(config.analyst_language, library)
         with timer.stage("language"):
             state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress))
+            check_n_clusters(config.n_clusters, int(state.coded.sum()))
         redaction = None
         if config.redact:
             from criteria_nlp.prepare.privacy import redact_answers
@@ -103,7 +109,6 @@ def run_pipeline(config: RunConfig) -> RunResult:
             table, assign_info = assign_answers(state.rows, state.vectors, codebook, embedder, training=training, shots=config.shots,
                                                 min_confidence=config.min_confidence, top_k=config.top_k, seed=config.seed)
             state = state.with_rows(table)
-            decisions = DecisionState.load(outdir)
             answers, decision_report = apply_answer_decisions(state.answers, decisions, codebook)
             state = state.with_answers(answers)
         with timer.stage("discover"):

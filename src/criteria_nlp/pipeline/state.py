@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -63,8 +64,9 @@ def answers_output(answers: pd.DataFrame, extra_columns: list[str]) -> pd.DataFr
     """answers.csv: contract columns first, then pipeline details, then the input's other
     columns (`extra_columns`) untouched."""
     details = [c for c in ("language_source", "status", "cluster_source", "city", "group", "question") if c in answers.columns]
-    extra = [c for c in answers.columns if c.startswith("code_") and c not in ANSWER_COLUMNS]
-    extra += [c for c in answers.columns if c.startswith("confidence_")]
+    extra = [c for c in answers.columns if c not in extra_columns and c not in ANSWER_COLUMNS
+             and (c in ("code_source", "code_proposed") or re.fullmatch(r"code_\d+|code_label_\d+", c))]
+    extra += [c for c in answers.columns if re.fullmatch(r"confidence_\d+", c) and c not in extra_columns]
     ordered = ANSWER_COLUMNS + details + extra + list(extra_columns)
     table = answers[[c for c in ordered if c in answers.columns]].copy()
     table["confidence"] = pd.to_numeric(table["confidence"], errors="coerce").round(4)

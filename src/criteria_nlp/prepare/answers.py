@@ -6,17 +6,23 @@ import pandas as pd
 
 from criteria_nlp.config import DEFAULT_LANGUAGES
 from criteria_nlp.io.corpus import Corpus
-from criteria_nlp.prepare.language import LanguageIdentifier, identify_languages
+from criteria_nlp.prepare.language import UNSUPPORTED, LanguageIdentifier, identify_languages
 from criteria_nlp.prepare.text import answer_status, duplicate_groups
 
 
+OTHER_LANGUAGE = "other_language"  # status of answers in a language outside the configured list
+
+
 def prepare_answers(corpus: Corpus, languages=DEFAULT_LANGUAGES, show_progress: bool = False) -> pd.DataFrame:
-    """Corpus rows with language, status (answer / non_answer) and duplicate group."""
+    """Corpus rows with language, status (answer / non_answer / other_language) and duplicate group."""
     answers = corpus.answers.copy()
     detected = identify_languages(answers, LanguageIdentifier(languages, show_progress=show_progress))
     answers["language"] = detected["language"].fillna("")
     answers["language_source"] = detected["language_source"]
     answers["status"] = answer_status(answers["text"])
+    # In a language none of the configured ones: shown, never coded (nothing reads it well).
+    foreign = (detected["language_source"] == UNSUPPORTED) & (answers["status"] == "answer")
+    answers.loc[foreign, "status"] = OTHER_LANGUAGE
     answers["duplicate_of"] = duplicate_groups(answers["text"])
     return answers
 

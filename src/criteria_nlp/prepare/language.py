@@ -23,6 +23,84 @@ CONFIDENT = 0.7  # detector probability above which an answer informs its group'
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
+# The writing system of each language (Latin unless listed), and the languages a script
+# suggests, for answers written in a script that none of the configured languages uses.
+LANGUAGE_SCRIPT = {
+    "el": "GREEK", "ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "sr": "CYRILLIC", "mk": "CYRILLIC", "be": "CYRILLIC",
+    "kk": "CYRILLIC", "mn": "CYRILLIC", "ar": "ARABIC", "fa": "ARABIC", "ur": "ARABIC", "he": "HEBREW", "hi": "DEVANAGARI",
+    "mr": "DEVANAGARI", "zh": "CJK", "ja": "CJK", "ko": "HANGUL", "th": "THAI", "ka": "GEORGIAN", "hy": "ARMENIAN",
+    "bn": "BENGALI", "ta": "TAMIL", "te": "TELUGU", "gu": "GUJARATI", "pa": "GURMUKHI",
+}
+
+
+SCRIPT_LANGUAGES = {
+    "THAI": ("th",), "HANGUL": ("ko",), "HIRAGANA": ("ja",), "KATAKANA": ("ja",), "CJK": ("zh", "ja"), "ARABIC": ("ar", "fa", "ur"),
+    "HEBREW": ("he",), "DEVANAGARI": ("hi", "mr"), "CYRILLIC": ("ru", "uk", "bg", "sr", "mk", "be", "kk", "mn"), "GREEK": ("el",),
+    "GEORGIAN": ("ka",), "ARMENIAN": ("hy",), "BENGALI": ("bn",), "TAMIL": ("ta",), "TELUGU": ("te",), "GUJARATI": ("gu",),
+    "GURMUKHI": ("pa",), "LATIN": (),
+}
+
+
+_BEYOND_LATIN = re.compile(r"[^\x00-\u036f\u1e00-\u1eff\u2000-\u206f]")
+
+
+UNSUPPORTED = "unsupported"  # language_source of answers in a language outside the configured list
+
+
+def _script(ch: str) -> str | None:
+    if ch.isascii():
+        return "LATIN" if ch.isalpha() else None
+    if not ch.isalpha():
+        return None
+    import unicodedata
+
+    head = unicodedata.name(ch, "").split(" ", 1)[0]
+    head = "LATIN" if head == "FULLWIDTH" else head
+    return head if head in SCRIPT_LANGUAGES else None
+
+
+def dominant_foreign_script(text: str, supported: frozenset[str]) -> str | None:
+    """The script of most of the text's letters when it is one that no configured language
+    is written in (Chinese, Thai, Arabic... among Latin-script languages), else None."""
+    if text.isascii():
+        return None if "LATIN" in supported else ("LATIN" if any(c.isalpha() for c in text) else None)
+    if "LATIN" in supported and not _BEYOND_LATIN.search(text):
+        return None  # accents, punctuation, combining marks: the common case, decided at C speed
+    counts: dict[str, int] = {}
+    for ch in text:
+        script = _script(ch)
+        if script is not None:
+            counts[script] = counts.get(script, 0) + 1
+    inside = sum(n for script, n in counts.items() if script in supported)
+    outside = {script: n for script, n in counts.items() if script not in supported}
+    if not outside or sum(outside.values()) <= inside:
+        return None
+    if "HIRAGANA" in outside or "KATAKANA" in outside:
+        return "HIRAGANA"  # kana: Japanese, even when most characters are kanji
+    return max(outside, key=outside.get)
+
+
+def _foreign_languages(texts: pd.Series, languages: Sequence[str]) -> pd.Series:
+    """For each text in a script the configured languages do not use: its language when the
+    script (and lingua, among that script's languages) tells it, else 'und'; None otherwise."""
+    supported = frozenset(LANGUAGE_SCRIPT.get(code, "LATIN") for code in languages)
+    scripts = texts.map(lambda t: dominant_foreign_script(str(t), supported))
+    out = pd.Series([None] * len(texts), index=texts.index, dtype=object)
+    for script in scripts.dropna().unique():
+        rows = scripts.index[scripts == script]
+        candidates = SCRIPT_LANGUAGES.get(script, ())
+        if len(candidates) == 1:
+            out[rows] = candidates[0]
+        elif not candidates:
+            out[rows] = "und"
+        else:
+            detector = LanguageIdentifier(candidates)
+            probs = detector.probabilities(texts[rows].astype(str).tolist())
+            best = probs.argmax(axis=1)
+            out[rows] = [candidates[b] if p[b] > 0 else "und" for b, p in zip(best, probs)]
+    return out
+
+
 def normalise_language_code(value: str) -> str | None:
     """'FR', 'fra', 'French', 'fr-BE', 'français'? -> 'fr' (None when not recognised)."""
     from lingua import Language
@@ -102,6 +180,13 @@ def identify_languages(
         language[has] = given[has]
         source[has] = "column"
         confidence[has] = 1.0
+    # Answers in a script none of the configured languages uses are never forced into one
+    # of them (the group prior would label Chinese answers 'fr'): their own language or 'und'.
+    pending = answers.loc[language.isna(), "text"].astype(str)
+    foreign = _foreign_languages(pending, identifier.languages).dropna()
+    language[foreign.index] = foreign
+    source[foreign.index] = UNSUPPORTED
+    confidence[foreign.index] = 1.0
     todo = language.isna()
     texts = answers.loc[todo, "text"].astype(str)
     has_letters = texts.map(lambda t: bool(_LETTER.search(t)))
@@ -117,6 +202,7 @@ def identify_languages(
         language[language.notna()],
         pd.Series(codes[probs[top >= CONFIDENT].argmax(axis=1)] if len(confident_idx) else [], index=confident_idx, dtype=object),
     ])
+    trusted = trusted[source[trusted.index] != UNSUPPORTED]
     prior_counts = pd.crosstab(keys[trusted.index], trusted).reindex(columns=codes, fill_value=0) if len(trusted) else None
     corpus_counts = trusted.value_counts().reindex(codes, fill_value=0).to_numpy(dtype=float) if len(trusted) else np.zeros(len(codes))
 

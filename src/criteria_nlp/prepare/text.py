@@ -57,12 +57,35 @@ def duplicate_key(text: str) -> str:
     return _EDGE_PUNCT.sub("", normalise_text(text).casefold())
 
 
+_LETTER_RUN = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+# Scripts written without spaces, where one character can be a whole word (家, 愛, ใจ).
+_WORD_CHARACTER_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "THAI", "LAO", "KHMER", "MYANMAR", "TIBETAN", "YI")
+
+
+def _word_characters(key: str) -> bool:
+    if key.isascii():
+        return False
+    return any(unicodedata.name(ch, "").startswith(_WORD_CHARACTER_SCRIPTS) for ch in key if not ch.isascii() and ch.isalpha())
+
+
+def is_contentless(key: str) -> bool:
+    """No word in it: single letters ("a", "x y z", "b."), or one letter repeated ("aaaa")."""
+    runs = _LETTER_RUN.findall(key)
+    if not runs or _word_characters(key):
+        return False
+    letters = "".join(runs)
+    return len(set(letters)) <= 1 or max(len(run) for run in runs) < 2
+
+
 def is_non_answer(text: str) -> bool:
-    """True for answers that carry no criterion: empty after punctuation, or a known phrase."""
+    """True for answers that carry no criterion: empty after punctuation, a known phrase, or
+    no word at all (single letters: a model would still give them a confident code)."""
     key = duplicate_key(text)
     if not key or not any(ch.isalpha() for ch in key):
         return True
-    return key in NON_ANSWERS
+    return key in NON_ANSWERS or is_contentless(key)
 
 
 def answer_status(texts: pd.Series) -> pd.Series:

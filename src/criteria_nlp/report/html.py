@@ -109,6 +109,9 @@ def _overview(answers: pd.DataFrame, manifest: dict | None) -> dict:
         examples = ", ".join(f"“{t}”" for t in answers.loc[status == "non_answer", "text"].value_counts().head(6).index)
         not_coded.append({"reason": "non-answer", "rows": int((status == "non_answer").sum()),
                           "note": f"kept in answers.csv without a code: {examples}"})
+    if (status == "other_language").any():
+        not_coded.append({"reason": "other language", "rows": int((status == "other_language").sum()),
+                          "note": "in a language outside the configured ones: kept in answers.csv without a code"})
     if "duplicate_of" in answers.columns:
         # duplicate_of is a group id shared by the copies of one criterion (text.duplicate_groups).
         groups = answers.loc[is_answer, "duplicate_of"].astype(str)

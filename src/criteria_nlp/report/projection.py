@@ -19,36 +19,60 @@ import numpy as np
 from criteria_nlp.vectors import centre_by_language
 
 
+MIN_TSNE = 5  # distinct points below which t-SNE is not run (it divides by their spread)
+
+
 def project_2d(vectors: np.ndarray, languages: Sequence[str] | None = None, *, method: str = "auto",
                seed: int = 0, max_tsne: int = 5000) -> tuple[np.ndarray, str]:
-    """(n, 2) coordinates scaled to [0, 1] and a one-line description of the method."""
+    """(n, 2) coordinates scaled to [0, 1] and a one-line description of the method.
+
+    Degenerate inputs degrade gracefully: identical answers share one point (t-SNE's tree
+    crashes the process on duplicate points, so it only ever sees distinct ones), fewer than
+    MIN_TSNE distinct points are laid out by PCA or on a line."""
     from sklearn.decomposition import PCA
 
-    vectors = np.asarray(vectors, dtype=np.float64)
+    if method not in ("auto", "tsne", "pca"):
+        raise ValueError(f"method must be 'auto', 'tsne' or 'pca', not {method!r}")
+    vectors = np.nan_to_num(np.asarray(vectors, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     n = len(vectors)
     if n == 0:
         return np.zeros((0, 2)), "no answers"
     if n < 3:
         return _unit_scale(np.column_stack([np.arange(n, dtype=float), np.zeros(n)])), "fewer than 3 answers: a line"
-    centred = centre_by_language(vectors, languages)
+    centred = np.nan_to_num(centre_by_language(vectors, languages))
+    # Distinct points only (at a resolution far below any meaningful distance).
+    scale = float(np.abs(centred).max()) or 1.0
+    keys = np.round(centred / scale, 6)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    distinct = centred[first]
+    m = len(distinct)
+    if m == 1:
+        return np.full((n, 2), 0.5), f"all {n} answers have the same embedding: one point"
+    if m < MIN_TSNE:
+        with _single_thread():
+            coords = PCA(n_components=min(2, m), svd_solver="full").fit_transform(distinct)
+        if coords.shape[1] < 2:
+            coords = np.column_stack([coords, np.zeros(len(coords))])
+        return _unit_scale(coords)[inverse], f"{m} distinct answers: first principal components of language-centred embeddings"
     if method == "auto":
-        method = "tsne" if n <= max_tsne else "pca"
+        method = "tsne" if m <= max_tsne else "pca"
     if method == "tsne":
         from sklearn.manifold import TSNE
 
-        perplexity = float(min(30.0, max(2.0, (n - 1) / 3.0)))
+        perplexity = float(min(30.0, max(2.0, (m - 1) / 3.0)))
         with _single_thread():
-            reduced = PCA(n_components=min(50, n, centred.shape[1]), svd_solver="full").fit_transform(centred)
+            reduced = PCA(n_components=min(50, m, distinct.shape[1]), svd_solver="full").fit_transform(distinct)
             coords = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=500,
                           random_state=seed, n_jobs=1).fit_transform(reduced)
         description = f"t-SNE (perplexity {perplexity:g}, PCA init, seed {seed}) of language-centred embeddings"
-    elif method == "pca":
-        with _single_thread():
-            coords = PCA(n_components=2, svd_solver="full").fit_transform(centred)
-        description = "first two principal components of language-centred embeddings"
+        if m < n:
+            description += f" ({m} distinct answers of {n})"
     else:
-        raise ValueError(f"method must be 'auto', 'tsne' or 'pca', not {method!r}")
-    return _unit_scale(coords), description
+        with _single_thread():
+            coords = PCA(n_components=2, svd_solver="full").fit_transform(distinct)
+        description = "first two principal components of language-centred embeddings"
+    return _unit_scale(np.nan_to_num(coords))[inverse], description
 
 
 def _single_thread():

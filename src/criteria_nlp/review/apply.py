@@ -190,7 +190,7 @@ def write_decisions_report(outdir: str | Path, report: list[dict]) -> pd.DataFra
 
 def _review_status(row) -> str:
     if str(row.get("status", "answer")) != "answer":
-        return "non-answer"
+        return "other language" if str(row.get("status")) == "other_language" else "non-answer"
     parts = []
     source = str(row.get("code_source", ""))
     if source == "analyst":

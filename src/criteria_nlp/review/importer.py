@@ -19,6 +19,10 @@ from criteria_nlp.review.workbook import (
     GROUP_COLUMNS,
     GROUP_SHEET,
     SNAPSHOT_DIR,
+    SNAPSHOTS_KEPT,
+    WORKBOOK_ID,
+    answer_cells,
+    group_cells,
 )
 
 
@@ -34,7 +38,7 @@ class ImportResult:
 
 
 def _cell_text(cell) -> str:
-    value = cell.value
+    value = getattr(cell, "value", None) if cell is not None else None
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -42,119 +46,261 @@ def _cell_text(cell) -> str:
     return str(value).strip()
 
 
+def _raw_text(cell) -> str:
+    """A cell's text exactly as stored (ids are join keys: spaces and CRs are part of them)."""
+    value = getattr(cell, "value", None) if cell is not None else None
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _same(a, b) -> bool:
     try:
         return abs(float(a) - float(b)) < 1e-6
-    except (TypeError, ValueError):
-        return str(a if a is not None else "").strip() == str(b if b is not None else "").strip()
+    except (TypeError, ValueError, OverflowError):
+        return _newlines(str(a if a is not None else "")).strip() == _newlines(str(b if b is not None else "")).strip()
 
 
-def _sheet_rows(wb, sheet: str, columns: list[str], problems: list[str]):
+def _written(value) -> str:
+    """An editable cell's value as the snapshot recorded it, as the import reads cells."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+class _Keys:
+    """Find a snapshot key from a cell: exactly, else with line ends normalised and edge
+    spaces ignored (a spreadsheet may rewrite CRs or trim), when that is unambiguous."""
+
+    def __init__(self, keys):
+        self.keys = set(keys)
+        loose: dict[str, list[str]] = {}
+        for key in self.keys:
+            loose.setdefault(_newlines(key).strip(), []).append(key)
+        self.loose = {k: v[0] for k, v in loose.items() if len(v) == 1}
+
+    def find(self, text: str) -> str | None:
+        if text in self.keys:
+            return text
+        return self.loose.get(_newlines(text).strip())
+
+
+def _read_sheet(wb, sheet: str, columns: list[str], problems: list[str]):
+    """(header positions, [(row number, cells)]) of a sheet, read streaming; (None, []) when
+    the sheet or one of its columns is missing (a problem is added)."""
+    from criteria_nlp.io.xlsx import sheet_rows
+
     if sheet not in wb.sheetnames:
         problems.append(f"sheet '{sheet}' is missing: import the workbook that 'criteria-nlp run' wrote, without deleting sheets")
-        return None, {}
-    ws = wb[sheet]
-    header = [_cell_text(c) for c in ws[1]]
+        return None, []
+    rows = list(sheet_rows(wb[sheet], cells=True))
+    header = [_cell_text(c) for c in rows[0][1]] if rows and rows[0][0] == 1 else []
     where = {}
     for name in columns:
         if name not in header:
             problems.append(f"sheet '{sheet}', row 1: column '{name}' is missing; do not rename or delete columns")
         else:
             where[name] = header.index(name)
-    return ws, where
+    body = [(number, row) for number, row in rows if number > 1]
+    return (where if len(where) == len(columns) else None), body
 
 
-def import_review(workbook: str | Path, outdir: str | Path, analyst: str | None = None) -> ImportResult:
+def _deleted(sheet: str, kind: str, missing: list[str], problems: list[str]) -> None:
+    if missing:
+        shown = ", ".join(repr(k[:30]) for k in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        problems.append(f"sheet '{sheet}': {len(missing)} {kind} row(s) were deleted ({shown}); import the workbook with all its rows "
+                        "(filter or hide rows instead of deleting them)")
+
+
+def _open_workbook(workbook: Path):
+    """The workbook, read-only and bounded (io.xlsx), or a ReviewError."""
+    from criteria_nlp.errors import InputError
+    from criteria_nlp.io.tables import read_input
+    from criteria_nlp.io.xlsx import check_workbook, open_workbook
+
+    try:
+        data = read_input(workbook)[0]
+        if not data.startswith(b"PK"):
+            raise InputError(f"{workbook.name}: cannot be read as an .xlsx workbook (not a zip file); save it as Excel .xlsx and try again")
+        check_workbook(data, workbook.name)
+        return open_workbook(data, workbook.name, data_only=False)
+    except InputError as exc:
+        raise ReviewError(str(exc)) from None
+    except Exception as exc:  # zip/XML errors from a damaged or foreign file
+        raise ReviewError(f"{workbook.name}: cannot be read as an .xlsx workbook ({type(exc).__name__}); save it as Excel .xlsx and try again") from None
+
+
+def import_review(workbook: str | Path, outdir: str | Path, analyst: str | None = None, overwrite: bool = False) -> ImportResult:
     """Validate a review workbook against the snapshot written with it and append the
-    analyst's decisions that differ from the store's current state. Nothing is recorded
-    when any problem is found (ReviewError lists them, naming sheet, row and column)."""
-    from openpyxl import load_workbook
+    analyst's edits to the decision store. Nothing is recorded when any problem is found
+    (ReviewError lists them, naming sheet, row and column).
 
+    Only the yellow cells the analyst changed in this workbook (compared with its own
+    snapshot) are recorded: importing an older copy never reverts later decisions. A changed
+    cell whose decision was changed again after this workbook was written is a conflict,
+    reported and not recorded, unless `overwrite` lets this workbook's edits win."""
     workbook, outdir = Path(workbook), Path(outdir)
     if not workbook.exists():
         raise ReviewError(f"{workbook}: no such workbook")
     if not outdir.is_dir():
         raise ReviewError(f"{outdir}: no such project folder; give the -o folder of 'criteria-nlp run' as --project")
+    state = DecisionState.load(outdir)  # a damaged store is refused before the workbook is read
+    wb = _open_workbook(workbook)
     try:
-        wb = load_workbook(workbook, data_only=False)
-    except Exception as exc:  # zip/XML errors from a damaged or foreign file
-        raise ReviewError(f"{workbook.name}: cannot be read as an .xlsx workbook ({type(exc).__name__}); save it as Excel .xlsx and try again") from None
-    if ABOUT_SHEET not in wb.sheetnames or wb[ABOUT_SHEET]["A1"].value != "workbook_id":
+        return _import(wb, workbook, outdir, state, analyst, overwrite)
+    finally:
+        wb.close()
+
+
+def _import(wb, workbook: Path, outdir: Path, state: DecisionState, analyst, overwrite: bool) -> ImportResult:
+    from criteria_nlp.io.xlsx import sheet_rows
+
+    about = {}
+    if ABOUT_SHEET in wb.sheetnames:
+        for _, row in sheet_rows(wb[ABOUT_SHEET], max_row=10):
+            if len(row) >= 2:
+                about[str(row[0])] = row[1]
+    if "workbook_id" not in about:
         raise ReviewError(f"{workbook.name}: not a criteria-nlp review workbook (its hidden '{ABOUT_SHEET}' sheet is missing)")
-    workbook_id = str(wb[ABOUT_SHEET]["B1"].value)
+    workbook_id = str(about["workbook_id"])
+    # The id names a file of the project: a name, never a path.
+    if not WORKBOOK_ID.fullmatch(workbook_id):
+        raise ReviewError(f"{workbook.name}: its hidden workbook id was edited ('{workbook_id[:40]}' is not an id); "
+                          "import the review.xlsx that 'criteria-nlp run' wrote")
     snapshot_path = outdir / SNAPSHOT_DIR / f"{workbook_id}.json"
-    if not snapshot_path.exists():
-        raise ReviewError(f"{workbook.name} was not written by a run in {outdir} (no snapshot {workbook_id}); import it with the --project folder it came from")
-    snapshot = json.loads(snapshot_path.read_text(encoding="utf-8"))
-    state = DecisionState.load(outdir)
+    if not snapshot_path.is_file() or snapshot_path.is_symlink():
+        raise ReviewError(f"{workbook.name} was not written by a run in {outdir} (no snapshot {workbook_id}; only the last "
+                          f"{SNAPSHOTS_KEPT} runs' workbooks are kept); import it with the --project folder it came from, "
+                          "or review the newest review.xlsx")
+    try:
+        snapshot = json.loads(snapshot_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        raise ReviewError(f"{snapshot_path}: the workbook's snapshot is damaged; run again and review the new review.xlsx") from None
     codes = set(snapshot["codes"])
     problems: list[str] = []
+    conflicts: list[str] = []
 
     # ---- groups
-    ws, where = _sheet_rows(wb, GROUP_SHEET, snapshot["group_columns"], problems)
+    where, rows = _read_sheet(wb, GROUP_SHEET, snapshot["group_columns"], problems)
     by_cluster = {g["cluster"]: key for key, g in snapshot["groups"].items()}
+    group_keys = _Keys(snapshot["groups"])
     wanted_groups: dict[str, dict] = {}
     notes_groups: dict[str, str] = {}
-    if ws is not None and not problems:
+    if where is not None and not problems:
         readonly = [name for name, editable, _ in GROUP_COLUMNS if not editable and name != "group key"]
-        for row in ws.iter_rows(min_row=2):
+        seen = set()
+        for r, row in rows:
             cells = {name: row[i] if i < len(row) else None for name, i in where.items()}
-            if all(c is None or c.value in (None, "") for c in cells.values()):
+            if all(c is None or getattr(c, "value", None) in (None, "") for c in cells.values()):
                 continue
-            r = row[0].row
-            key = _cell_text(cells["group key"]) if cells["group key"] is not None else ""
-            if key not in snapshot["groups"]:
-                problems.append(f"sheet '{GROUP_SHEET}', row {r}, column 'group key': unknown group '{key}' (rows cannot be added or their hidden key changed)")
+            key = group_keys.find(_raw_text(cells["group key"]))
+            if key is None:
+                problems.append(f"sheet '{GROUP_SHEET}', row {r}, column 'group key': unknown group '{_cell_text(cells['group key'])[:40]}' (rows cannot be added or their hidden key changed)")
                 continue
+            if key in seen:
+                problems.append(f"sheet '{GROUP_SHEET}', row {r}: group {snapshot['groups'][key]['cluster']} appears twice (a copied row?); keep one row per group")
+                continue
+            seen.add(key)
             original = snapshot["groups"][key]
             for name, value in zip(readonly, original["readonly"]):
-                if not _same(cells[name].value if cells[name] is not None else "", value):
+                if not _same(getattr(cells[name], "value", None) if cells[name] is not None else "", value):
                     problems.append(f"sheet '{GROUP_SHEET}', row {r}, column '{name}': read-only cell was edited; restore '{str(value)[:40]}' and put your change in the yellow columns")
             edits = {}
-            for name in ("decision", "rename to", "merge into", "move to code", "notes"):
+            for name in EDITABLE_GROUP:
                 cell = cells[name]
-                if cell is not None and cell.data_type == "f":
+                if getattr(cell, "data_type", None) == "f":
                     problems.append(f"sheet '{GROUP_SHEET}', row {r}, column '{name}': a formula is not allowed; type the value as text")
-                edits[name] = _cell_text(cell) if cell is not None else ""
-            desired = _group_decision(edits, original, key, r, by_cluster, codes, problems)
-            if desired is not None:
-                wanted_groups[key] = desired
-            notes_groups[key] = edits["notes"]
+                edits[name] = _cell_text(cell)
+            written = [_written(v) for v in original["editable"]] if "editable" in original else None
+            typed = [edits[name] for name in EDITABLE_GROUP]
+            now = [_written(v) for v in group_cells(state, key)]
+            if written is None or not _same_decision(typed[:4], written[:4]):
+                desired = _group_decision(edits, original, key, r, by_cluster, codes, problems)
+                if desired is not None:
+                    if written is not None and not _same_decision(now[:4], written[:4]) and not _same_decision(now[:4], typed[:4]) and not overwrite:
+                        conflicts.append(f"sheet '{GROUP_SHEET}', row {r} (group {original['cluster']}): this workbook sets the decision "
+                                         f"to '{_describe(typed[:4])}' but '{_describe(now[:4])}' was recorded after it was written")
+                    else:
+                        wanted_groups[key] = desired
+            if written is None or typed[4] != written[4]:
+                if written is not None and now[4] != written[4] and now[4] != typed[4] and not overwrite:
+                    conflicts.append(f"sheet '{GROUP_SHEET}', row {r} (group {original['cluster']}), column 'notes': changed here and "
+                                     "also in a later import")
+                else:
+                    notes_groups[key] = typed[4]
+        if "editable" in next(iter(snapshot["groups"].values()), {}):
+            _deleted(GROUP_SHEET, "group", [str(snapshot["groups"][k]["cluster"]) for k in snapshot["groups"] if k not in seen], problems)
         _check_merges(wanted_groups, snapshot, state, problems)
 
     # ---- answers
-    ws, where = _sheet_rows(wb, ANSWER_SHEET, snapshot["answer_columns"], problems)
+    where, rows = _read_sheet(wb, ANSWER_SHEET, snapshot["answer_columns"], problems)
     wanted_answers: dict[str, str | None] = {}
     notes_answers: dict[str, str] = {}
-    if ws is not None and where and len(where) == len(snapshot["answer_columns"]):
+    answer_keys = _Keys(snapshot["answers"])
+    if where is not None:
         readonly = [name for name, editable, _ in ANSWER_COLUMNS if not editable]
-        for row in ws.iter_rows(min_row=2):
+        seen = set()
+        for r, row in rows:
             cells = {name: row[i] if i < len(row) else None for name, i in where.items()}
-            if all(c is None or c.value in (None, "") for c in cells.values()):
+            if all(c is None or getattr(c, "value", None) in (None, "") for c in cells.values()):
                 continue
-            r = row[0].row
-            answer_id = _cell_text(cells["id"])
-            if answer_id not in snapshot["answers"]:
-                problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column 'id': unknown answer '{answer_id}' (rows cannot be added and ids are read-only)")
+            answer_id = answer_keys.find(_raw_text(cells["id"]))
+            if answer_id is None:
+                problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column 'id': unknown answer '{_cell_text(cells['id'])[:40]}' (rows cannot be added and ids are read-only)")
                 continue
-            for name, value in zip(readonly, snapshot["answers"][answer_id]["readonly"]):
-                if not _same(cells[name].value if cells[name] is not None else "", value):
+            if answer_id in seen:
+                problems.append(f"sheet '{ANSWER_SHEET}', row {r}: answer '{answer_id[:40]}' appears twice (a copied row?); keep one row per answer")
+                continue
+            seen.add(answer_id)
+            original = snapshot["answers"][answer_id]
+            for name, value in zip(readonly, original["readonly"]):
+                if name == "id":
+                    continue  # matched above (exactly, or with line ends and edge spaces normalised)
+                if not _same(getattr(cells[name], "value", None) if cells[name] is not None else "", value):
                     problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column '{name}': read-only cell was edited; restore '{str(value)[:40]}' and use 'override code' or 'notes'")
             override_cell, note_cell = cells["override code"], cells["notes"]
             for name, cell in (("override code", override_cell), ("notes", note_cell)):
-                if cell is not None and cell.data_type == "f":
+                if getattr(cell, "data_type", None) == "f":
                     problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column '{name}': a formula is not allowed; type the value as text")
-            override = _cell_text(override_cell) if override_cell is not None else ""
-            if override and override.casefold() != NO_CODE and override not in codes:
-                problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column 'override code': unknown code '{override}'; use a code of sheet '{CODEBOOK_SHEET}' or '{NO_CODE}'")
-                continue
-            wanted_answers[answer_id] = None if not override else ("" if override.casefold() == NO_CODE else override)
-            notes_answers[answer_id] = _cell_text(note_cell) if note_cell is not None else ""
+            override, note = _cell_text(override_cell), _cell_text(note_cell)
+            written = [_written(v) for v in original["editable"]] if "editable" in original else None
+            now = [_written(v) for v in answer_cells(state, answer_id)]
+            if written is None or _override_key(override) != _override_key(written[0]):
+                if override and override.casefold() != NO_CODE and override not in codes:
+                    problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column 'override code': unknown code '{override[:40]}'; use a code of sheet '{CODEBOOK_SHEET}' or '{NO_CODE}'")
+                    continue
+                if (written is not None and _override_key(now[0]) != _override_key(written[0])
+                        and _override_key(now[0]) != _override_key(override) and not overwrite):
+                    conflicts.append(f"sheet '{ANSWER_SHEET}', row {r} (answer '{answer_id[:30]}'): this workbook sets 'override code' to "
+                                     f"'{override or '(empty)'}' but '{now[0] or '(empty)'}' was recorded after it was written")
+                else:
+                    wanted_answers[answer_id] = None if not override else ("" if override.casefold() == NO_CODE else override)
+            if written is None or note != written[1]:
+                if written is not None and now[1] != written[1] and now[1] != note and not overwrite:
+                    conflicts.append(f"sheet '{ANSWER_SHEET}', row {r} (answer '{answer_id[:30]}'), column 'notes': changed here and also in a later import")
+                else:
+                    notes_answers[answer_id] = note
+        if "editable" in next(iter(snapshot["answers"].values()), {}):
+            _deleted(ANSWER_SHEET, "answer", [k for k in snapshot["answers"] if k not in seen], problems)
 
     if problems:
         shown = problems[:12]
         more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
         raise ReviewError(f"{workbook.name}: {len(problems)} problem(s), nothing recorded: " + " ; ".join(shown) + more)
+    if conflicts:
+        shown = conflicts[:8]
+        more = f" (and {len(conflicts) - len(shown)} more)" if len(conflicts) > len(shown) else ""
+        raise ReviewError(f"{workbook.name}: {len(conflicts)} conflict(s) with decisions recorded after this workbook was written, "
+                          "nothing recorded: " + " ; ".join(shown) + more +
+                          "; import the newest review.xlsx (run again to get one), or add --overwrite to let this workbook's edits win")
 
     _validate_merge_targets(wanted_groups, snapshot, state)
     entries = _changes(state, snapshot, wanted_groups, notes_groups, wanted_answers, notes_answers)
@@ -164,6 +310,26 @@ def import_review(workbook: str | Path, outdir: str | Path, analyst: str | None 
                     "value": {"answers": sorted(snapshot["answers"]), "counts": counts}})
     stored = DecisionStore(outdir).append(entries, analyst=analyst)
     return ImportResult(records=stored, counts=counts, workbook_id=workbook_id)
+
+
+EDITABLE_GROUP = ("decision", "rename to", "merge into", "move to code", "notes")
+
+
+def _same_decision(a: list[str], b: list[str]) -> bool:
+    """Two (decision, rename to, merge into, move to code) cell groups mean the same."""
+    return [a[0].casefold()] + a[1:] == [b[0].casefold()] + b[1:]
+
+
+def _describe(cells: list[str]) -> str:
+    decision, rename, merge, move = cells
+    if not any(cells):
+        return "(undecided)"
+    extra = rename or (f"into {merge}" if merge else "") or move
+    return f"{decision or 'accept'}{' ' + extra if extra else ''}"
+
+
+def _override_key(value: str) -> str:
+    return NO_CODE if value.casefold() == NO_CODE else value
 
 
 def _group_decision(edits: dict, original: dict, key: str, r: int, by_cluster: dict, codes: set, problems: list) -> dict | None:

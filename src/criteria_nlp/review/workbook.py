@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 
 from criteria_nlp.io.outputs import (
     FORMULA_PREFIXES,
+    SNAPSHOT_DIR,
 )
 from criteria_nlp.review.apply import group_status_text
 from criteria_nlp.review.state import (
@@ -20,9 +22,6 @@ from criteria_nlp.review.state import (
     DecisionState,
     answer_text_hash,
 )
-
-SNAPSHOT_DIR = "review-snapshots"
-
 
 GROUP_SHEET = "Criteria groups"
 
@@ -137,6 +136,23 @@ def _add_list_validation(ws, column_index: int, n_rows: int, formula: str, promp
     validation.add(f"{letter}2:{letter}{n_rows + 1}")
 
 
+def group_cells(state: DecisionState, key: str) -> list:
+    """The yellow cells of a group row (decision, rename to, merge into, move to code, notes)
+    as a workbook written now shows them."""
+    decided = state.groups.get(key)
+    if decided is None:
+        return ["", "", "", "", ""]
+    merge = (state.groups[decided.merge_into].cluster if decided.merge_into in state.groups else "") if decided.decision == "merge" else ""
+    return [decided.decision, decided.name if decided.decision == "rename" else "", merge, decided.move_to, decided.note]
+
+
+def answer_cells(state: DecisionState, answer_id: str) -> list:
+    """The yellow cells of an answer row (override code, notes) as a workbook written now shows them."""
+    override = state.answers.get(answer_id)
+    code = "" if override is None or override.code is None else (override.code or NO_CODE)
+    return [code, override.note if override else ""]
+
+
 def _readme_lines(n_groups: int, n_answers: int) -> list[str]:
     return [
         "criteria-nlp review workbook — DRAFT synthesis for human validation",
@@ -179,21 +195,21 @@ def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd
     snapshot_groups, snapshot_answers = {}, {}
     for g in groups.itertuples(index=False):
         decided = state.groups.get(g.key)
-        decision = [decided.decision, decided.name if decided.decision == "rename" else "",
-                    (state.groups[decided.merge_into].cluster if decided.merge_into in state.groups else "") if decided.decision == "merge" else "",
-                    decided.move_to, decided.note] if decided else ["", "", "", "", ""]
+        decision = group_cells(state, g.key)
         readonly = [int(g.cluster), g.code, g.code_label, group_status_text(decided), int(g.size), g.languages, g.cities,
                     g.name, g.levels, g.keyphrases, g.examples]
         group_rows.append(readonly + decision + [g.key])
+        # "editable": the yellow cells as written, so that an import records only what the
+        # analyst changed in this workbook (an older copy never reverts later decisions).
         snapshot_groups[g.key] = {"readonly": [_clean(v) for v in readonly], "cluster": int(g.cluster), "code": g.code,
-                                  "members": list(g.members), "name": g.name}
+                                  "members": list(g.members), "name": g.name, "editable": [_clean(v) for v in decision]}
     for a in answers.itertuples(index=False):
-        override = state.answers.get(str(a.id))
-        override_cell = "" if override is None or override.code is None else (override.code or NO_CODE)
+        cells = answer_cells(state, str(a.id))
         readonly = [a.id, a.text, a.language, a.city, a.group, a.question, a.code_proposed, a.code_label,
                     (round(float(a.confidence), 4) if str(a.confidence) not in ("", "nan") else ""), int(a.cluster), a.review_status]
-        answer_rows.append(readonly + [override_cell, override.note if override else ""])
-        snapshot_answers[str(a.id)] = {"readonly": [_clean(v) for v in readonly], "text_sha1": answer_text_hash(a.text)}
+        answer_rows.append(readonly + cells)
+        snapshot_answers[str(a.id)] = {"readonly": [_clean(v) for v in readonly], "text_sha1": answer_text_hash(a.text),
+                                       "editable": [_clean(v) for v in cells]}
     snapshot = {"groups": snapshot_groups, "answers": snapshot_answers, "codes": codable, "group_columns": [c[0] for c in GROUP_COLUMNS],
                 "answer_columns": [c[0] for c in ANSWER_COLUMNS]}
     workbook_id = hashlib.sha256(json.dumps(snapshot, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
@@ -263,12 +279,46 @@ def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd
     return snapshot
 
 
-def save_snapshot(outdir: str | Path, snapshot: dict) -> Path:
+SNAPSHOTS_KEPT = 10  # workbooks of the last runs that can still be imported
+
+
+WORKBOOK_ID = re.compile(r"[0-9a-f]{16}")
+
+
+def save_snapshot(outdir: str | Path, snapshot: dict, keep: int = SNAPSHOTS_KEPT) -> Path:
+    """Write the workbook's snapshot; only the `keep` most recent ones are kept (each is the
+    size of the answers: 28 MB at 100,000), older workbooks can no longer be imported."""
+    from criteria_nlp.errors import OutputError
     from criteria_nlp.io.outputs import write_json_atomic
 
-    path = Path(outdir) / SNAPSHOT_DIR / f"{snapshot['workbook_id']}.json"
+    folder = Path(outdir) / SNAPSHOT_DIR
+    if folder.is_symlink():
+        raise OutputError(f"{folder}: is a symbolic link; criteria-nlp writes its snapshots only in a real folder: remove the link")
+    path = folder / f"{snapshot['workbook_id']}.json"
     write_json_atomic(path, snapshot)
+    prune_snapshots(folder, keep=keep, current=path.name)
     return path
+
+
+def prune_snapshots(folder: Path, keep: int = SNAPSHOTS_KEPT, current: str = "") -> list[Path]:
+    """Delete all but the `keep` newest snapshots (the current one always stays); only files
+    named like a snapshot (<16 hex digits>.json) are touched."""
+    import os
+
+    try:
+        entries = [entry for entry in os.scandir(folder)
+                   if entry.name.endswith(".json") and WORKBOOK_ID.fullmatch(entry.name[:-5]) and entry.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+    others = sorted((e for e in entries if e.name != current), key=lambda e: (e.stat(follow_symlinks=False).st_mtime, e.name), reverse=True)
+    removed = []
+    for entry in others[max(0, keep - 1):]:
+        try:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
 
 
 def format_compare_sheet(worksheet) -> None:

@@ -243,6 +243,94 @@ def codebook_entities() -> bytes:
 """
 
 
+# ---------------------------------------------------------------- round two (issue 14)
+
+def far_cell_xlsx() -> bytes:
+    """The answers, and one stray cell at XFD1048576: the sheet claims 17 billion cells."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "answers"
+    sheet.append(["text", "city"])
+    for _, text, city in BASE_ROWS:
+        sheet.append([text, city])
+    sheet["XFD1048576"] = "x"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return _fixed_zip_times(buffer.getvalue())
+
+
+def _with_shared_strings(strings_xml: bytes) -> bytes:
+    """The base answers as a workbook whose shared-strings part is `strings_xml`."""
+    source = zipfile.ZipFile(io.BytesIO(_xlsx({"answers": [["id", "text", "city"], *[list(r) for r in BASE_ROWS]]})))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                content = content.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                          b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                content = content.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/'
+                                          b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+            target.writestr(zipfile.ZipInfo(item.filename, date_time=(2024, 1, 1, 0, 0, 0)), content, compress_type=zipfile.ZIP_DEFLATED)
+        target.writestr(zipfile.ZipInfo("xl/sharedStrings.xml", date_time=(2024, 1, 1, 0, 0, 0)), strings_xml, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+_SST = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def many_shared_strings_xlsx() -> bytes:
+    return _with_shared_strings(_SST + b"<si><t>x</t></si>" * 1_000_000 + b"</sst>")
+
+
+def huge_shared_string_xlsx() -> bytes:
+    return _with_shared_strings(_SST + b"<si><t>" + b"a" * 20_000_000 + b"</t></si></sst>")
+
+
+def deep_json_jsonl() -> bytes:
+    return ('{"id": "m1", "text": "avoir un logement"}\n{"id": "m2", "text": "un travail", "extra": ' + "[" * 5000 + "]" * 5000 + "}\n").encode("utf-8")
+
+
+IDENTICAL_TEXT = "housing is too expensive"
+OTHER_LANGUAGE_TEXTS = {"z1": "住房太贵了", "z2": "我想要一份稳定的工作", "t1": "ค่าเช่าบ้านแพงเกินไป", "a1": "السكن باهظ الثمن جدا"}
+CONTENTLESS_TEXTS = ["a", "x", "B.", "x y z", "aaaa", "?!", "é"]
+OUTPUT_NAMED_COLUMNS = ("code_manual", "code_source", "cluster_source", "code_proposed", "code_2", "confidence_2", "duplicate_of")
+PREVIOUS_ANSWERS_HEADER = ("id", "text", "language", "code", "code_label", "confidence", "cluster", "language_source", "status",
+                           "cluster_source", "city", "code_proposed", "code_source")
+
+
+def output_named_columns_csv() -> bytes:
+    return _csv([(i, t, c) + tuple(f"{name}-{i}" for name in OUTPUT_NAMED_COLUMNS) for i, t, c in BASE_ROWS],
+                header=("id", "text", "city") + OUTPUT_NAMED_COLUMNS).encode("utf-8")
+
+
+def previous_answers_csv() -> bytes:
+    rows = [(i, t, "fr", "A03", "Housing", "0.5", "2", "detected", "answer", "discovered", c, "A03", "model") for i, t, c in BASE_ROWS]
+    return _csv(rows, header=PREVIOUS_ANSWERS_HEADER).encode("utf-8")
+
+
+def codebook_entities_after_comment() -> bytes:
+    return b'<?xml version="1.0"?>\n<!--' + b"padding " * 9000 + b"-->\n" + codebook_entities().split(b"\n", 1)[1]
+
+
+def codebook_entities_utf16() -> bytes:
+    return codebook_entities().decode("ascii").replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>').encode("utf-16")
+
+
+CODEBOOK_ALIASES = b"""a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+codes: [{code: A, label: *g}]
+"""
+
+
 # ---------------------------------------------------------------- the catalogue
 RUN = "run {file} -o {out} --embedder tfidf -q"
 WITH_CODEBOOK = "run {base} -o {out} --embedder tfidf -q --codebook {file}"
@@ -306,7 +394,69 @@ CATALOGUE = [
     ("codebook_entities.qdc", codebook_entities, WITH_CODEBOOK, 2, "declares a DTD or entities", "XML entity expansion (billion laughs)"),
     ("codebook_image.yaml", png_bytes, WITH_CODEBOOK, 2, "this is a PNG image", "an image named .yaml"),
     ("codebook_as_json.json", lambda: json.dumps({"name": "json", "codes": [{"code": "H", "label": {"en": "Housing", "fr": "Logement"}}, {"code": "W", "label": "Work"}]}).encode("utf-8"), WITH_CODEBOOK, 0, "", "a JSON codebook: read (JSON is YAML)"),
+    # round two (issue 14): the item of the issue is given in brackets
+    ("identical_answers.csv", lambda: _csv([(f"s{i}", IDENTICAL_TEXT, "Mulhouse") for i in range(4)]).encode("utf-8"), RUN, 0, "", "[5] four identical answers: the map is one point (t-SNE crashed the process with a segfault)"),
+    ("two_distinct_answers.csv", lambda: _csv([(f"d{i}", ("Mulhouse", "Mechelen")[i % 2], "x") for i in range(12)]).encode("utf-8"), RUN, 0, "", "[5] only two distinct answers among 12: the map degrades to PCA"),
+    ("deep_json.jsonl", deep_json_jsonl, RUN, 2, "line 2 holds values nested too deeply", "[7] a value nested 5,000 deep (a traceback before)"),
+    ("output_named_columns.csv", output_named_columns_csv, RUN, 0, "", "[7] input columns named code_manual, code_source, cluster_source, code_proposed, code_2...: carried, as input_<name> when the run writes that name"),
+    ("previous_answers.csv", previous_answers_csv, RUN, 0, "", "[7] a previous answers.csv given as input: its output columns carried as input_<name>"),
+    ("codebook_key_not_text.yaml", lambda: b"codes:\n  - code: A\n    label: Housing\n  - 1: Work\n", WITH_CODEBOOK, 2, "entry 2 has a key 1 that is not text", "[7] '1:' as a key (a traceback before)"),
+    ("codebook_examples_number.yaml", lambda: b"codes:\n  - code: A\n    label: Housing\n    examples: 5\n", WITH_CODEBOOK, 2, "'examples' must be a list of texts", "[7] examples: 5"),
+    ("codebook_examples_nested.yaml", lambda: b"codes:\n  - code: A\n    label: Housing\n    examples: {fr: 5}\n", WITH_CODEBOOK, 2, "examples must be texts, not a number", "[7] examples: {fr: 5}"),
+    ("codebook_aliases.yaml", lambda: CODEBOOK_ALIASES, WITH_CODEBOOK, 2, "aliases (*name) are not allowed", "[9] nested aliases (a billion laughs of lists: 40 s and a MemoryError before)"),
+    ("far_cell.xlsx", far_cell_xlsx, RUN, 0, "", "[10] the answers and one stray cell at XFD1048576: read in bounded time and memory (a dense grid, MemoryError before)"),
+    ("many_shared_strings.xlsx", many_shared_strings_xlsx, RUN, 2, "shared strings for at most", "[10] a million shared strings for 24 cells: refused before parsing"),
+    ("huge_shared_string.xlsx", huge_shared_string_xlsx, RUN, 2, "one cell holds about 19 MB of text", "[10] one 20 MB shared string: refused before parsing"),
+    ("codebook_entities_after_comment.qdc", codebook_entities_after_comment, WITH_CODEBOOK, 2, "declares a DTD or entities", "[13] the DTD after a 70 KB comment (the 64 KiB check missed it)"),
+    ("codebook_entities_utf16.qdc", codebook_entities_utf16, WITH_CODEBOOK, 2, "declares a DTD or entities", "[13] the DTD in UTF-16 (the byte check missed it)"),
+    ("codebook_deep.qdc", lambda: ('<?xml version="1.0"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>' + "".join(f'<Code guid="{i}" name="c{i}" isCodable="true">' for i in range(1200)) + "</Code>" * 1200 + "</Codes></CodeBook>").encode("ascii"), WITH_CODEBOOK, 2, "codes nested too deeply", "[7] codes nested 1,200 deep (a RecursionError before)"),
+    ("codebook_deep.json", lambda: b'{"codes": ' + b"[" * 2000 + b"]" * 2000 + b"}", WITH_CODEBOOK, 2, "nested too deeply", "[7] a JSON codebook nested 2,000 deep"),
+    ("other_languages.csv", lambda: _csv(list(BASE_ROWS) + [(i, t, "Mulhouse") for i, t in OTHER_LANGUAGE_TEXTS.items()]).encode("utf-8"), RUN, 0, "", "[15] Chinese, Thai and Arabic answers among French, Dutch, Greek: their own language, status other_language, not coded"),
+    ("contentless_answers.csv", lambda: _csv(list(BASE_ROWS) + [(f"c{i}", t, "Mulhouse") for i, t in enumerate(CONTENTLESS_TEXTS)]).encode("utf-8"), RUN, 0, "", "[16] single letters and punctuation: non-answers, never coded"),
+    ("no_newline_header.csv", lambda: ("la santé, le travail et la famille " * 600).encode("utf-8"), RUN, 2, "no column 'text' (--text-col)", "[messages] 20 KB without a line end: the message shows 40 characters of it, not the whole answer text"),
+    ("lone_surrogate.jsonl", lambda: b'{"id": "j1", "text": "avoir un logement \\ud800 pas cher"}\n{"id": "j2", "text": "un travail"}\n{"id": "j3", "text": "des amis"}\n', RUN, 0, "", "[7] half a character escaped in JSON (\\ud800): read as U+FFFD (a traceback at the write stage before)"),
 ]
+
+# Scripted scenarios of issue 14 (tests/test_robustness.py, one test each): what is done, the
+# issue's item, the expected exit code and message, and what must be left unchanged.
+SCENARIOS = [
+    ("test_import_on_a_full_disk_records_nothing_and_says_so", "1", 2, "nothing recorded, the store is unchanged", "decisions.jsonl byte for byte; the same import then succeeds whole", "review import of 16 overrides with the store's file size capped (RLIMIT_FSIZE: a full disk for that process)"),
+    ("test_run_refuses_a_folder_it_did_not_write", "2", 2, "that criteria-nlp did not write", "every file of the folder", "run -o into a folder holding the user's answers.csv and report.html"),
+    ("test_force_writes_into_a_foreign_folder_but_never_over_the_input", "2", 0, "", "the input, the user's notes.txt and .draft.part", "the same with --force"),
+    ("test_run_sweeps_only_its_own_temporaries", "2", 0, "", "another program's .notes.txt.abc.part, every .part file in a sub-folder", "a killed run's .answers.csv.*.part is swept, nothing else"),
+    ("test_an_empty_outdir_is_refused_not_read_as_the_current_folder", "2", 2, "-o is empty", "the current folder", "run -o \"$UNSET_VARIABLE\""),
+    ("test_an_output_that_is_the_input_is_refused", "3", 2, "is the input", "the input", "assign/embed/cluster/evaluate X.csv -o X.csv, through a symbolic link and a hard link too"),
+    ("test_a_run_never_replaces_its_input", "3", 2, "is the input", "every file of OUTDIR", "run OUTDIR/answers.csv -o OUTDIR"),
+    ("test_an_older_workbook_never_reverts_later_decisions", "4", 0, "", "every later decision", "import review.xlsx, run, import the older copy (untouched, then with one edit)"),
+    ("test_a_conflicting_edit_is_reported_not_applied", "4", 2, "conflict(s) with decisions recorded after this workbook was written, nothing recorded", "decisions.jsonl (until --overwrite)", "the older copy changes a cell that a later import decided"),
+    ("test_map_of_identical_or_few_distinct_answers_never_crashes", "5", 0, "", "", "project_2d on 40 identical vectors and on 5 distinct ones (in a subprocess: a segfault before)"),
+    ("test_ctrl_c_exits_130_with_one_line", "6", 130, "interrupted", "no folder left by the interrupted first run", "SIGINT while the run embeds"),
+    ("test_wrong_options_fail_at_once_in_one_line", "7", 2, "--seed / --top-k 5 asks for more codes / --n-clusters 50 is more than / unknown embedder", "no OUTDIR created", "--seed -1, --seed 2**32, --top-k above the codes, --n-clusters above the answers, a bad --embedder"),
+    ("test_disk_full_during_a_run_is_one_line_and_changes_nothing", "7", 2, "nothing was replaced", "every file of OUTDIR", "a second run with files capped at 2 KB"),
+    ("test_a_file_name_that_is_not_utf8_is_processed", "7", 0, "", "", "an input named answers\\xff.csv: U+FFFD in the manifest (a traceback after the whole run before)"),
+    ("test_ids_with_edge_spaces_and_cr_survive_the_review_round_trip", "8", 0, "", "", "ids ' m1' and 'm2\\r': overridden in the workbook, imported, applied by the next run"),
+    ("test_review_import_of_a_workbook_with_a_far_cell_is_bounded", "10", 0, "", "", "review.xlsx with a stray cell at XFD1048576"),
+    ("test_review_import_of_a_shared_strings_bomb_is_refused_early", "10", 2, "shared strings for at most", "every file of OUTDIR", "review import of many_shared_strings.xlsx"),
+    ("test_a_workbook_id_that_is_a_path_is_refused", "11", 2, "hidden workbook id was edited", "no decisions.jsonl", "the hidden id set to ../../.../evil, a JSON file there"),
+    ("test_planted_symlinks_are_never_followed", "12", 2, "is a symbolic link", "the link's target is never created", ".criteria-nlp.lock or decisions.jsonl planted as a link"),
+    ("test_workbooks_are_parsed_by_defusedxml", "13", 0, "", "", "openpyxl.DEFUSEDXML is True"),
+    ("test_endless_devices_are_refused_at_once", "14", 2, "nothing but NUL bytes / binary content", "no OUTDIR created", "run /dev/zero, run /dev/urandom: refused from the first bytes (a MemoryError before)"),
+    ("test_a_fifo_is_read_once_with_the_checksum_of_what_was_read", "14", 0, "", "", "run on a FIFO (opened once; the manifest's sha256 is that of the bytes read)"),
+    ("test_an_input_over_the_size_limit_is_refused_before_it_is_read", "14", 2, "the limit for an input", "", "CRITERIA_NLP_MAX_INPUT_MB=0.001"),
+    ("test_a_run_never_deletes_staged_files_in_a_sub_folder", "17", 0, "", "OUTDIR/sub/.answers.csv.*.part", "a run into X while a run into X/sub stages its files"),
+    ("test_store_tolerates_a_bom_a_missing_final_newline_and_trailing_blank_lines", "messages", 0, "", "every record; an append keeps every byte before it", "decisions.jsonl with a BOM, without its last newline, with blank lines at the end, with CRLF"),
+    ("test_an_edited_store_is_refused_before_any_work", "messages", 2, "checksum mismatch", "every file of OUTDIR", "an edited decisions.jsonl: refused before language identification"),
+    ("test_an_error_never_echoes_the_answers", "messages", 2, "no column 'text'", "", "no_newline_header.csv: the message stays under 400 characters"),
+    ("test_an_outdir_that_is_a_file_or_a_link_loop_is_named", "messages", 2, "is a file, not a folder / is a symbolic link loop", "", "-o at a file, -o at a link to itself"),
+    ("test_outputs_follow_the_umask", "messages", 0, "", "", "umask 022: outputs 0644 (were 0600)"),
+    ("test_report_and_compare_take_the_folder_lock", "messages", 2, "another criteria-nlp run is writing this folder", "every file of OUTDIR", "report / compare while the folder is locked"),
+    ("test_review_snapshots_are_pruned_to_the_last_ten", "messages", 0, "", "the 8 newest old snapshots, the user's notes.json", "12 old snapshots, then a run"),
+    ("test_deleted_answer_rows_are_refused", "messages", 2, "answer row(s) were deleted", "no decisions.jsonl", "a row deleted from the Answers sheet"),
+    ("test_codebook_export_never_replaces_its_source", "3", 2, "is the input", "the codebook", "codebook export cb.yaml -o cb.yaml"),
+    ("test_a_bug_is_one_line_not_a_traceback", "7", 1, "internal error (ValueError: ...)", "no OUTDIR created", "a stage that raises an unexpected exception (CRITERIA_NLP_DEBUG=1 shows the traceback)"),
+    ("test_a_folder_left_by_a_killed_first_run_is_reused", "2", 0, "", "", "a folder holding only the lock and a temporary of a killed first run: not foreign"),
+]
+
 
 MANIFEST = "EXPECTED.csv"
 
@@ -333,6 +483,20 @@ def main() -> None:
         outcome = "processed (exit 0)" if code == 0 else "refused (exit 2)"
         detail = f"`{message}` — {description}" if message else description
         lines.append(f"| `{name}` | {outcome} | {detail.replace('|', '/')} |")
+    lines += [
+        "",
+        "## Scripted scenarios (issue 14)",
+        "",
+        "`tests/test_robustness.py` runs each scenario (one test each) and checks the exit code, the",
+        "one-line message and the files that must be left unchanged. The input-file cases of the",
+        "same issue are the catalogue entries above whose description starts with the item in brackets.",
+        "",
+        "| test | item | exit | message (fragment) | left unchanged | scenario |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, item, code, message, unchanged, scenario in SCENARIOS:
+        shown = f"`{message}`" if message else ""
+        lines.append(f"| `{name}` | {item} | {code} | {shown.replace('|', '/')} | {unchanged.replace('|', '/')} | {scenario.replace('|', '/')} |")
     (HERE / "EXPECTED.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
