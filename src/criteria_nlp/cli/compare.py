@@ -20,10 +20,9 @@ def compare(
     top: int = typer.Option(3, "--top", min=0, help="Distinctive criteria printed per city (or group...)."),
 ):
     """Compare codes and criteria groups across cities, groups, questions or languages: OUTDIR/compare.csv."""
+    from criteria_nlp.io.lock import outdir_lock
     from criteria_nlp.report.compare import distinctive_items
     from criteria_nlp.report.outdir import compare_outdir
-
-    from criteria_nlp.io.lock import outdir_lock
 
     with outdir_lock(outdir, create=False, requires=("answers.csv",)):  # never beside a run or an import writing the folder
         comparison = compare_outdir(outdir, by=by, correction=correction, alpha=alpha)

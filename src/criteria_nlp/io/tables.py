@@ -16,7 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from criteria_nlp.errors import InputError
-from criteria_nlp.io.decoding import decode_text, describe_binary, looks_binary, refuse_binary_head
+from criteria_nlp.io.decoding import (
+    decode_text,
+    describe_binary,
+    looks_binary,
+    refuse_binary_head,
+)
 from criteria_nlp.io.limits import MAX_SHEET_CELLS
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".xlsx", ".xlsm", ".jsonl", ".ndjson", ".json")
@@ -198,7 +203,12 @@ def read_xlsx(path: Path, sheet: str | int | None = None, text_col: str | None =
     """The values a spreadsheet shows: cached results of formulas, merged cells repeated in
     every cell they cover. Without `sheet`, the first sheet whose header has `text_col`.
     Read streaming and bounded (io.xlsx): only the cells that hold something cost memory."""
-    from criteria_nlp.io.xlsx import check_workbook, open_workbook, part_name, sheet_rows
+    from criteria_nlp.io.xlsx import (
+        check_workbook,
+        open_workbook,
+        part_name,
+        sheet_rows,
+    )
 
     raw = data if data is not None else read_input(path)[0]
     raw_head = raw[:4096]

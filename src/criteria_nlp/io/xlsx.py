@@ -14,7 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from criteria_nlp.errors import InputError
-from criteria_nlp.io.limits import MAX_CELL_CHARS, max_input_bytes, shown_size, too_large
+from criteria_nlp.io.limits import (
+    MAX_CELL_CHARS,
+    max_input_bytes,
+    shown_size,
+    too_large,
+)
 
 _CHUNK = 1 << 20
 

@@ -21,7 +21,12 @@ from criteria_nlp.embed.texts import embed_answers
 from criteria_nlp.io.corpus import read_answers
 from criteria_nlp.io.folders import check_output_file, refuse_overwriting_inputs
 from criteria_nlp.io.outputs import write_bytes_atomic, write_csv_atomic
-from criteria_nlp.pipeline.checks import check_n_clusters, check_settings, check_top_k, codebook_file
+from criteria_nlp.pipeline.checks import (
+    check_n_clusters,
+    check_settings,
+    check_top_k,
+    codebook_file,
+)
 from criteria_nlp.pipeline.state import RunState
 from criteria_nlp.prepare.answers import prepare_answers
 

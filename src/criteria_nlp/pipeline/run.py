@@ -26,7 +26,12 @@ from criteria_nlp.io.outputs import (
     write_csv_atomic,
     write_json_atomic,
 )
-from criteria_nlp.pipeline.checks import check_config, check_n_clusters, check_top_k, run_inputs
+from criteria_nlp.pipeline.checks import (
+    check_config,
+    check_n_clusters,
+    check_top_k,
+    run_inputs,
+)
 from criteria_nlp.pipeline.manifest import StageTimer, build_manifest
 from criteria_nlp.pipeline.state import RunState, answers_output
 from criteria_nlp.prepare.answers import prepare_answers, texts_by_language

@@ -6,9 +6,12 @@ import pandas as pd
 
 from criteria_nlp.config import DEFAULT_LANGUAGES
 from criteria_nlp.io.corpus import Corpus
-from criteria_nlp.prepare.language import UNSUPPORTED, LanguageIdentifier, identify_languages
+from criteria_nlp.prepare.language import (
+    UNSUPPORTED,
+    LanguageIdentifier,
+    identify_languages,
+)
 from criteria_nlp.prepare.text import answer_status, duplicate_groups
-
 
 OTHER_LANGUAGE = "other_language"  # status of answers in a language outside the configured list
 

@@ -18,7 +18,6 @@ import numpy as np
 
 from criteria_nlp.vectors import centre_by_language
 
-
 MIN_TSNE = 5  # distinct points below which t-SNE is not run (it divides by their spread)
 
 

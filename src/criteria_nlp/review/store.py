@@ -21,7 +21,6 @@ from pathlib import Path
 from criteria_nlp.errors import CriteriaNLPError
 from criteria_nlp.io.folders import STORE_NAME
 
-
 _BOM = b"\xef\xbb\xbf"
 
 
