@@ -27,7 +27,7 @@ def test_learned_assigner_fits_and_predicts_consistently():
     X, y, _ = coded_vectors()
     model = LearnedAssigner(lexical=False, self_training=False).fit(X, y)
     assert list(model.classes_) == ["C0", "C1", "C2", "C3"]
-    assert (model.use_centring_, model.use_words_, model.C_) in model.cv_scores_
+    assert (model.use_centring_, model.C_) in model.cv_scores_
     assert not model.use_centring_  # no languages given: nothing to centre
     first = model.predict_proba(X)
     np.testing.assert_allclose(first.sum(axis=1), 1.0)
@@ -63,7 +63,7 @@ def test_words_and_self_training_use_texts():
     words = ["traffic light red", "street lamp dark"]
     texts = [f"{words[i % 2]} number{i}" for i in range(80)]
     y = np.array([("lights", "lamps")[i % 2] for i in range(80)], dtype=object)
-    model = LearnedAssigner(lexical=True, lexical_weight=2.0, self_training=True).fit(X[:40], y[:40], texts=texts[:40],
+    model = LearnedAssigner(lexical=True, self_training=True).fit(X[:40], y[:40], texts=texts[:40],
                                                                   unlabeled_X=X[40:], unlabeled_texts=texts[40:])
     assert (model.predict(X[40:], texts[40:]) == y[40:]).mean() > 0.9
     assert model.n_self_trained_ > 0
@@ -162,7 +162,9 @@ def test_assign_command_learns_from_train(coded_files, capsys):
     assert list(pred.columns[:4]) == ["id", "code", "confidence", "code_label"]
     assert "code_2" in pred.columns
     merged = test.merge(pred, on="id")
-    assert (merged["code"] == merged["manual"]).mean() >= 0.8
+    # 15 coded answers: cross-validation cannot show that any refinement helps, so this is
+    # the plain class-balanced logistic regression (chance is 1/3).
+    assert (merged["code"] == merged["manual"]).mean() >= 0.7
     assert main(args) == 0  # same input, same answers
     assert pd.read_csv(out, dtype=str, keep_default_na=False).equals(pred)
 
