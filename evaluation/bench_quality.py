@@ -1,17 +1,32 @@
-"""Quality benchmark: criteria-nlp against its peers on labelled corpora no one here wrote.
+"""Quality benchmark: criteria-nlp against the plain baselines, in settings that look like real use.
 
 Usage (from the project root):
     python evaluation/bench_quality.py                      # everything, writes evaluation/results/quality.md
-    python evaluation/bench_quality.py --corpora demo --no-bertopic --limit 300 --output /tmp/q.md
+    python evaluation/bench_quality.py --corpora demo --seeds 0 --sizes 100,all --no-bertopic --output /tmp/q.md
 
 Every method gets the same e5 vectors (multilingual-e5-small, "query: " prefix, cached).
-See evaluation/README.md for what each row means and how the splits are made.
+Each row compares the project with the plain baseline it must never fall below, on the same
+answers, over several seeds (each seed draws its own split / subsample): the project's mean,
+the baseline's mean, the mean difference and its standard deviation over the seeds.
+
+- zero-shot (accuracy): `zero_shot_assign` vs the nearest label (cosine to each code's label);
+- learned (macro-F1), learning curves at 100, 250, 500, 1,000 and all coded answers:
+  `learned_assign` (`assign --train`) vs a class-balanced logistic regression whose C is
+  tuned by 5-fold cross-validation on macro-F1;
+- discovery (AMI against the gold codes): `Discoverer` with K chosen vs the best of
+  e5 + KMeans (true K), TF-IDF + KMeans (true K) and BERTopic defaults (when installed).
+
+Settings: all answers; an imbalanced subsample (the largest code about 40 %, the others
+shrinking geometrically); the long answers (over 500 characters, where a corpus has enough);
+small sets of 300 answers for discovery; terse codebooks (the gold tag names only, and for
+the demo the SPIRAL labels without descriptions or examples). See evaluation/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -27,28 +42,45 @@ sys.path.insert(0, str(HERE))
 
 from labelled_corpora import LOADERS  # noqa: E402
 
-from criteria_nlp.assign.learned import LearnedAssigner, learned_assign
-from criteria_nlp.assign.zero_shot import PrototypeAssigner, zero_shot_assign
-from criteria_nlp.codebook.loaders import load_codebook
-from criteria_nlp.codebook.model import Code, Codebook
-from criteria_nlp.discover.discoverer import Discoverer
-from criteria_nlp.evaluate import (
+from criteria_nlp.assign.learned import learned_assign  # noqa: E402
+from criteria_nlp.assign.zero_shot import PrototypeAssigner, zero_shot_assign  # noqa: E402
+from criteria_nlp.codebook.loaders import load_codebook  # noqa: E402
+from criteria_nlp.codebook.model import Code, Codebook  # noqa: E402
+from criteria_nlp.discover.discoverer import Discoverer  # noqa: E402
+from criteria_nlp.evaluate import (  # noqa: E402
     cluster_metrics,
     code_metrics,
     consistency_by_language,
-    coverage_at_accuracy,
     cross_lingual_consistency,
     markdown_table,
 )
-from criteria_nlp.prepare.text import answer_status
+from criteria_nlp.prepare.text import answer_status  # noqa: E402
 
-CORPORA = ("cycling_dialogues_de", "sib200", "demo")
+CORPORA = ("cycling_dialogues_de", "sib200", "demo", "consultation_theme", "consultation_type")
+SIZES = "100,250,500,1000,all"
+C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+LONG_CHARS = 500  # a "long answer" has more characters than this (about 120 e5 tokens)
+MIN_LONG = 150  # answers needed for a long-answer setting
+SMALL_SET = 300  # answers in the small discovery sets
+LABEL_LANGUAGE = {"consultation_theme": "fr", "consultation_type": "fr"}
 
 
 # ----------------------------------------------------------------------------- data
-def topic_codebook(names) -> Codebook:
-    """A codebook made of a corpus's topic names only ("cycle_path_quality" -> "cycle path quality")."""
-    return Codebook("topics", [Code(code=n, labels={"en": n.replace("_", " ").replace("/", " and ")}) for n in sorted(set(names))])
+def topic_codebook(names, language: str = "en") -> Codebook:
+    """A terse codebook: the gold tag names only ("cycle_path_quality" -> "cycle path quality")."""
+    return Codebook("tags", [Code(code=n, labels={language: n.replace("_", " ").replace("/", " and ")}) for n in sorted(set(names))])
+
+
+def labels_only(book: Codebook) -> Codebook:
+    """The codebook cut to its English labels (no translations, descriptions or examples)."""
+    return Codebook(f"{book.name}-labels", [Code(code=c.code, labels={"en": c.label("en")}) for c in book.codable()])
+
+
+def codebooks(name: str, frame: pd.DataFrame) -> dict[str, Codebook]:
+    if name == "demo":
+        spiral = load_codebook("spiral")
+        return {"SPIRAL (labels, descriptions, examples)": spiral, "SPIRAL labels only": labels_only(spiral)}
+    return {"tag names only": topic_codebook(frame["gold"], LABEL_LANGUAGE.get(name, "en"))}
 
 
 def load_corpus(name: str, limit: int | None, seed: int) -> pd.DataFrame:
@@ -64,77 +96,181 @@ def load_corpus(name: str, limit: int | None, seed: int) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def units(frame: pd.DataFrame) -> pd.Series:
+    """The unit of sampling: a translation group on SIB (translations stay together), else the answer."""
+    return frame["pair"] if "pair" in frame else frame["id"]
+
+
+def imbalanced(frame: pd.DataFrame, seed: int, ratio: float = 0.6, floor: int = 8) -> np.ndarray:
+    """Row mask of a subsample where the codes, largest first, keep shares proportional to
+    1, ratio, ratio^2, ... (with 7-8 codes the largest has about 40 %), at least `floor` units
+    each (or all they have)."""
+    rng = np.random.RandomState(seed)
+    key = units(frame)
+    table = frame.assign(_unit=key).drop_duplicates("_unit")
+    counts = table["gold"].value_counts()
+    weights = ratio ** np.arange(len(counts))
+    scale = (counts.to_numpy() / weights).min()
+    keep = []
+    for (code, available), weight in zip(counts.items(), weights):
+        n = int(min(available, max(floor, round(scale * weight))))
+        candidates = np.sort(table.loc[table["gold"] == code, "_unit"].to_numpy())
+        keep += list(rng.choice(candidates, size=n, replace=False))
+    return key.isin(set(keep)).to_numpy()
+
+
 def split_half(frame: pd.DataFrame, seed: int) -> np.ndarray:
-    """Boolean train mask: half of the coded answers, stratified by code; translations of one
-    sentence stay on the same side (otherwise a model could look up the test sentence's
-    translation). Codes with a single answer go to training."""
+    """Boolean train mask: half of the answers, stratified by code; translations of one
+    sentence stay on the same side. Codes with a single unit go to training."""
     from sklearn.model_selection import train_test_split
 
-    key = "pair" if "pair" in frame else "id"
-    units = frame.drop_duplicates(key)[[key, "gold"]]
-    counts = units["gold"].value_counts()
-    single = units["gold"].map(counts) < 2
-    train_units, _ = train_test_split(units.loc[~single, key], test_size=0.5, stratify=units.loc[~single, "gold"], random_state=seed)
-    return frame[key].isin(set(train_units) | set(units.loc[single, key])).to_numpy()
+    key = units(frame)
+    table = frame.assign(_unit=key).drop_duplicates("_unit")[["_unit", "gold"]]
+    counts = table["gold"].value_counts()
+    single = table["gold"].map(counts) < 2
+    train_units, _ = train_test_split(table.loc[~single, "_unit"], test_size=0.5, stratify=table.loc[~single, "gold"], random_state=seed)
+    return key.isin(set(train_units) | set(table.loc[single, "_unit"])).to_numpy()
 
 
-# ------------------------------------------------------------------------ discovery
-def run_discovery(frame, vectors, seeds, use_bertopic) -> list[dict]:
-    """Each seed-dependent method runs once per seed; the table shows the mean over seeds
-    (and the AMI's standard deviation): one lucky or unlucky seed decides nothing."""
+def subsample(frame: pd.DataFrame, pool: np.ndarray, size: int | None, seed: int) -> np.ndarray:
+    """`size` rows of the pool (all when None or more): one unit of every code first (when
+    there is room), the rest at random; whole translation groups."""
+    if size is None or size >= pool.sum():
+        return pool.copy()
+    rng = np.random.RandomState(seed)
+    key = units(frame)
+    table = frame[pool].assign(_unit=key[pool]).drop_duplicates("_unit")
+    per_unit = pool.sum() / len(table)
+    wanted = max(1, int(round(size / per_unit)))
+    first = [rng.choice(group["_unit"].to_numpy()) for _, group in table.groupby("gold", sort=True)] if wanted >= table["gold"].nunique() else []
+    rest = [u for u in rng.permutation(table["_unit"].to_numpy()) if u not in set(first)]
+    chosen = set(first + rest[: max(0, wanted - len(first))])
+    return (pool & key.isin(chosen)).to_numpy()
+
+
+def settings(name: str, frame: pd.DataFrame) -> dict[str, callable]:
+    """Setting name -> function(seed) giving the row mask of the answers it covers."""
+    out = {"all answers": lambda seed: np.ones(len(frame), dtype=bool),
+           "imbalanced subsample": lambda seed: imbalanced(frame, seed)}
+    long = frame["text"].str.len().to_numpy() > LONG_CHARS
+    if long.sum() >= MIN_LONG and "pair" not in frame:
+        out[f"long answers (> {LONG_CHARS} characters)"] = lambda seed: long
+    return out
+
+
+# ------------------------------------------------------------------------------ runs
+def nearest_label(book: Codebook, embedder, vectors, language: str = "en") -> np.ndarray:
+    codes = [c.code for c in book.codable()]
+    labels = [c.label(language) for c in book.codable()]
+    return PrototypeAssigner(min_confidence=0.0, temperature=0.02).fit(embedder.embed(labels), codes).predict(vectors)
+
+
+def zero_shot_rows(name, frame, vectors, embedder, book_name, book, setting, mask_of, seeds) -> list[dict]:
+    """Zero-shot on the test half of each seed's split (transductive: the half is the corpus)."""
+    out = []
+    for seed in seeds:
+        rows = mask_of(seed)
+        sub = frame[rows].reset_index(drop=True)
+        test = ~split_half(sub, seed)
+        V, gold = vectors[rows][test], sub["gold"].to_numpy()[test]
+        languages, texts = sub["language"].to_numpy()[test].tolist(), sub["text"].to_numpy()[test].tolist()
+        table, assigner = zero_shot_assign(V, book, embedder, min_confidence=0.0, languages=languages, texts=texts)
+        ours = code_metrics(gold, table["code"].to_numpy())["accuracy"]
+        base = code_metrics(gold, nearest_label(book, embedder, V, LABEL_LANGUAGE.get(name, "en")))["accuracy"]
+        out.append({"seed": seed, "answers": len(gold), "project": ours, "baseline": base, "kept": assigner.mode_ == "refined"})
+    return out
+
+
+def baseline_lr(X, y, seed):
+    """Class-balanced logistic regression, C tuned by 5-fold CV on macro-F1 (the plain method)."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    counts = pd.Series(y).value_counts()
+    smallest = counts[counts > 1].min() if (counts > 1).any() else 2
+    folds = StratifiedKFold(n_splits=int(max(2, min(5, smallest, len(y) // 2))), shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore")
+        return GridSearchCV(LogisticRegression(class_weight="balanced", max_iter=2000, random_state=seed), {"C": list(C_GRID)},
+                            cv=folds, scoring="f1_macro").fit(X, y)
+
+
+def learned_rows(name, frame, vectors, embedder, book, mask_of, sizes, seeds) -> dict:
+    """Learning curve: per seed, half of the answers are the pool of coded answers (of which
+    `size` are drawn), the other half is coded and scored."""
+    from threadpoolctl import threadpool_limits
+
+    out: dict = {}
+    for seed in seeds:
+        rows = mask_of(seed)
+        sub = frame[rows].reset_index(drop=True)
+        V = vectors[rows]
+        pool = split_half(sub, seed)
+        test = ~pool
+        gold = sub["gold"].to_numpy()
+        for size in sizes:
+            if size is not None and size >= pool.sum():
+                continue
+            train = subsample(sub, pool, size, seed)
+            if sub.loc[train, "gold"].nunique() < 2:
+                continue
+            label = "all" if size is None else str(size)
+            # The baseline sees the coded answers in the order the project puts them in (code,
+            # text): its cross-validation folds are then the project's first repeat, so the two
+            # differ only where the project keeps a refinement (common random numbers).
+            rows_in_order = sorted(np.flatnonzero(train), key=lambda i: (gold[i], sub["text"].iat[i], tuple(np.round(V[i, :4], 6))))
+            start = time.perf_counter()
+            with threadpool_limits(limits=1, user_api="blas"):
+                base = baseline_lr(V[rows_in_order], gold[rows_in_order], seed)
+                base_pred = base.predict(V[test])
+            base_seconds = time.perf_counter() - start
+            training = pd.DataFrame({"text": sub["text"].to_numpy()[train], "code": gold[train], "language": sub["language"].to_numpy()[train]})
+            start = time.perf_counter()
+            table, model = learned_assign(V[test], training, V[train], codebook=book, embedder=embedder,
+                                          texts=sub["text"].to_numpy()[test].tolist(), languages=sub["language"].to_numpy()[test].tolist(), seed=seed)
+            seconds = time.perf_counter() - start
+            kept = [part for part, d in model.decisions_.items() if d["kept"]]
+            out.setdefault(label, []).append({
+                "seed": seed, "train": int(train.sum()), "test": int(test.sum()),
+                "project": code_metrics(gold[test], table["code"].to_numpy())["macro_f1"],
+                "baseline": code_metrics(gold[test], base_pred)["macro_f1"],
+                "kept": "+".join(sorted(kept)) or "plain", "seconds": seconds, "baseline_seconds": base_seconds})
+    return out
+
+
+def discovery_rows(frame, vectors, mask_of, seeds, use_bertopic, small: bool) -> list[dict]:
+    """Per seed: the answers of the setting (a random `SMALL_SET` of them when `small`)."""
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    gold, languages = frame["gold"].to_numpy(), frame["language"].tolist()
-    ids, texts = frame["id"].tolist(), frame["text"].tolist()
-    k = len(set(gold))
-    tfidf = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(frame["text"].str.lower())
-
-    def ours(**kwargs):
-        def run(seed):
-            model = Discoverer(seed=seed, **kwargs).fit(vectors, languages, ids, texts)
-            return model.labels_, f"K={model.n_clusters_}"
-        return run
-
-    methods = [
-        ("criteria-nlp discover (K chosen)", ours()),
-        (f"criteria-nlp discover (K={k} given)", ours(n_clusters=k)),
-        (f"e5 + KMeans (true K={k})", lambda seed: (KMeans(k, random_state=seed, n_init="auto").fit_predict(vectors), "")),
-        (f"TF-IDF + KMeans (true K={k})", lambda seed: (KMeans(k, random_state=seed, n_init="auto").fit_predict(tfidf), "")),
-    ]
-    if use_bertopic:
-        methods += [
-            ("BERTopic defaults", lambda seed: (bertopic_topics(texts, vectors, seed, None), "")),
-            (f"BERTopic nr_topics={k}", lambda seed: (bertopic_topics(texts, vectors, seed, k), "")),
-        ]
-    if "pair" in frame:
-        methods += [
-            ("criteria-nlp discover, no language centring", ours(centre_languages=False)),
-            ("criteria-nlp discover, no neighbour agreement", ours(vote=0)),
-        ]
-    rows = []
-    for method, run in methods:
-        per_seed, notes, seconds = [], [], []
-        for seed in seeds:
-            start = time.perf_counter()
-            labels, note = run(seed)
-            seconds.append(time.perf_counter() - start)
-            labels = np.asarray(labels, dtype=int)
-            scores = cluster_metrics(gold, labels)
-            row = {"clusters": scores["n_clusters"], "unassigned": scores["unassigned"], "AMI": scores["ami"],
-                   "AMI (unassigned excluded)": scores["excluded"]["ami"], "NMI": scores["nmi"], "ARI": scores["ari"],
-                   "V": scores["v_measure"], "homog.": scores["homogeneity"], "compl.": scores["completeness"],
-                   "purity": scores["purity"]}
-            if "pair" in frame:
-                row["consistency"] = cross_lingual_consistency(labels, frame["pair"], languages)
-            per_seed.append(row)
-            notes.append(note)
-        table = pd.DataFrame(per_seed)
-        summary = {"method": method, **table.mean().to_dict(), "AMI sd": float(table["AMI"].std(ddof=0)),
-                   "AMI by seed": " / ".join(f"{v:.3f}" for v in table["AMI"]), "seconds": float(np.mean(seconds)),
-                   "note": ", ".join(n for n in notes if n)}
-        rows.append(summary)
-    return rows
+    out = []
+    for seed in seeds:
+        rows = mask_of(seed)
+        if small and rows.sum() > SMALL_SET:
+            chosen = np.random.RandomState(seed).choice(np.flatnonzero(rows), size=SMALL_SET, replace=False)
+            rows = np.zeros(len(frame), dtype=bool)
+            rows[chosen] = True
+        sub, V = frame[rows].reset_index(drop=True), vectors[rows]
+        gold, k = sub["gold"].to_numpy(), sub["gold"].nunique()
+        start = time.perf_counter()
+        model = Discoverer(seed=seed).fit(V, sub["language"].tolist(), sub["id"].tolist(), sub["text"].tolist())
+        seconds = time.perf_counter() - start
+        ours = cluster_metrics(gold, model.labels_)
+        row = {"seed": seed, "answers": len(sub), "true K": k, "K": model.n_clusters_, "unassigned": ours["unassigned"],
+               "project": ours["ami"], "seconds": seconds}
+        if "pair" in sub:
+            row["consistency"] = cross_lingual_consistency(model.labels_, sub["pair"], sub["language"].tolist())
+        tfidf = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(sub["text"].str.lower())
+        baselines = {"e5 + KMeans (true K)": KMeans(k, random_state=seed, n_init="auto").fit_predict(V),
+                     "TF-IDF + KMeans (true K)": KMeans(k, random_state=seed, n_init="auto").fit_predict(tfidf)}
+        if use_bertopic:
+            baselines["BERTopic defaults"] = bertopic_topics(sub["text"].tolist(), V, seed, None)
+        for method, labels in baselines.items():
+            row[method] = cluster_metrics(gold, np.asarray(labels, dtype=int))["ami"]
+        out.append(row)
+    return out
 
 
 def bertopic_topics(texts, vectors, seed, nr_topics):
@@ -148,133 +284,126 @@ def bertopic_topics(texts, vectors, seed, nr_topics):
 
 
 def language_neutrality(frame, vectors, seed) -> pd.DataFrame:
-    """Per-language consistency with and without centring, and a small language: one
-    language cut to 30 sentences while the others keep theirs."""
+    """Per-language consistency with and without centring (SIB)."""
     languages = frame["language"].tolist()
     rows = []
     for centre in (False, True):
         labels = Discoverer(seed=seed, centre_languages=centre).fit(vectors, languages, frame["id"].tolist(), frame["text"].tolist()).labels_
         table = consistency_by_language(labels, frame["pair"], languages)
         for _, r in table.iterrows():
-            rows.append({"setting": "all languages", "centring": centre, "language": r["language"], "pairs": r["pairs"], "consistency": r["consistency"]})
-    small = sorted(set(languages))[-1]  # deterministic choice of the language to shrink
-    rng = np.random.RandomState(seed)
-    in_small = np.flatnonzero(frame["language"].to_numpy() == small)
-    drop = set(in_small) - set(rng.choice(in_small, size=min(30, len(in_small)), replace=False))
-    keep = np.array([i not in drop for i in range(len(frame))])
-    sub, sub_vectors = frame[keep].reset_index(drop=True), vectors[keep]
-    for centre in (False, True):
-        labels = Discoverer(seed=seed, centre_languages=centre).fit(sub_vectors, sub["language"].tolist(), sub["id"].tolist(), sub["text"].tolist()).labels_
-        table = consistency_by_language(labels, sub["pair"], sub["language"])
-        r = table[table["language"] == small].iloc[0]
-        rows.append({"setting": f"{small} cut to 30 sentences", "centring": centre, "language": small, "pairs": r["pairs"], "consistency": r["consistency"]})
+            rows.append({"centring": centre, "language": r["language"], "pairs": r["pairs"], "consistency": r["consistency"]})
     return pd.DataFrame(rows)
 
 
-# ------------------------------------------------------------------------ zero-shot
-def run_zero_shot(name, frame, vectors, embedder, train, seed) -> list[dict]:
-    codebook = load_codebook("spiral") if name == "demo" else topic_codebook(frame["gold"])
-    gold, languages, texts = frame["gold"].to_numpy(), frame["language"].tolist(), frame["text"].tolist()
-    rows = []
-
-    def add(method, pred, scored=None, note=""):
-        scored = np.ones(len(gold), dtype=bool) if scored is None else scored
-        m = code_metrics(gold[scored], np.asarray(pred)[scored] if len(pred) == len(gold) else pred)
-        rows.append({"method": method, "answers": int(scored.sum()), "accuracy": m["accuracy"], "macro-F1": m["macro_f1"],
-                     "kappa": m["cohen_kappa"], "note": note})
-
-    codes = [c.code for c in codebook.codable()]
-    labels = [c.label("en") for c in codebook.codable()]
-    nearest = PrototypeAssigner(min_confidence=0.0, temperature=0.02).fit(embedder.embed(labels), codes)
-    add("nearest English label (baseline)", nearest.predict(vectors))
-    table, _ = zero_shot_assign(vectors, codebook, embedder, min_confidence=0.0, languages=languages, texts=texts, refine=False)
-    add("criteria-nlp zero-shot, no refinement", table["code"].to_numpy())
-    table, _ = zero_shot_assign(vectors, codebook, embedder, min_confidence=0.0, languages=languages, texts=texts)
-    add("criteria-nlp zero-shot (centred + transductive refinement)", table["code"].to_numpy())
-    test = ~train
-    for shots_per_code in (5,):
-        pool = frame[train]
-        picked = []
-        for code, group in pool.groupby("gold", sort=True):
-            picked.append(group.sample(n=min(shots_per_code, len(group)), random_state=seed))
-        shots = pd.concat(picked).rename(columns={"gold": "code"})
-        sub = test
-        t_shots, _ = zero_shot_assign(vectors[sub], codebook, embedder, min_confidence=0.0, languages=list(np.asarray(languages)[sub]),
-                                      texts=list(np.asarray(texts, dtype=object)[sub]), shots=shots)
-        t_plain, _ = zero_shot_assign(vectors[sub], codebook, embedder, min_confidence=0.0, languages=list(np.asarray(languages)[sub]),
-                                      texts=list(np.asarray(texts, dtype=object)[sub]))
-        pred_plain = np.full(len(gold), "", dtype=object)
-        pred_plain[sub] = t_plain["code"].to_numpy()
-        pred_shots = np.full(len(gold), "", dtype=object)
-        pred_shots[sub] = t_shots["code"].to_numpy()
-        add("criteria-nlp zero-shot, test half", pred_plain, sub, "same answers as the shots row")
-        add(f"criteria-nlp zero-shot + {shots_per_code} shots per code, test half", pred_shots, sub,
-            f"{len(shots)} coded answers from the training half")
-    return rows
+# -------------------------------------------------------------------- long answers
+SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\s*\n+\s*")
 
 
-# -------------------------------------------------------------------------- learned
-def run_learned(name, frame, vectors, embedder, train, seed) -> tuple[list[dict], pd.DataFrame]:
+def sentences(text: str) -> list[str]:
+    return [part.strip() for part in SENTENCE_END.split(str(text)) if part and part.strip()] or [str(text)]
+
+
+def windows(text: str, max_chars: int = 400) -> list[str]:
+    """Consecutive sentences packed into windows of at most `max_chars` characters (about 100
+    e5 tokens; a longer sentence is a window of its own)."""
+    out, current = [], ""
+    for sentence in sentences(text):
+        if current and len(current) + 1 + len(sentence) > max_chars:
+            out.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    return out + ([current] if current else [])
+
+
+def representation_rows(name, frame, vectors, embedder, book, seeds) -> pd.DataFrame:
+    """On the long answers: the whole text (truncated by e5 at 256 tokens), sentence windows
+    averaged, sentences averaged, and (assignment only) the best sentence, for every method."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from threadpoolctl import threadpool_limits
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    gold, texts = frame["gold"].to_numpy(), np.asarray(frame["text"].tolist(), dtype=object)
-    test = ~train
-    rows, curves = [], []
+    from criteria_nlp.vectors import unit_rows
 
-    def add(method, pred, confidence, seconds, note=""):
-        m = code_metrics(gold[test], pred, frame["language"].to_numpy()[test])
-        cover = coverage_at_accuracy(gold[test], pred, confidence, 0.9)
-        rows.append({"method": method, "train": int(train.sum()), "test": int(test.sum()), "accuracy": m["accuracy"],
-                     "macro-F1": m["macro_f1"], "kappa": m["cohen_kappa"], "alpha": m["krippendorff_alpha"],
-                     "auto-coded at >=90% acc.": cover["coverage"], "seconds": seconds, "note": note})
-
-    smallest = int(pd.Series(gold[train]).value_counts().min())
-    folds = StratifiedKFold(n_splits=max(2, min(5, smallest)), shuffle=True, random_state=seed)
-    start = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
-        baseline = GridSearchCV(LogisticRegression(max_iter=2000), {"C": [0.1, 0.3, 1, 3, 10, 30, 100]}, cv=folds,
-                                scoring="f1_macro").fit(vectors[train], gold[train])
-        proba = baseline.predict_proba(vectors[test])
-    pred = baseline.classes_[proba.argmax(axis=1)]
-    add("logistic regression on e5 (C tuned by CV, baseline)", pred, proba.max(axis=1), time.perf_counter() - start,
-        f"C={baseline.best_params_['C']}")
-    start = time.perf_counter()
-    codebook = load_codebook("spiral") if name == "demo" else topic_codebook(frame["gold"])
-    training = pd.DataFrame({"text": texts[train], "code": gold[train], "language": frame["language"].to_numpy()[train]})
-    table, ours = learned_assign(vectors[test], training, vectors[train], codebook=codebook, embedder=embedder,
-                                 texts=list(texts[test]), languages=list(frame["language"].to_numpy()[test]), seed=seed)
-    pred, confidence = table["code"].to_numpy(), table["confidence"].to_numpy()
-    add("criteria-nlp learned assigner (`assign --train`)", pred, confidence, time.perf_counter() - start,
-        f"words {'kept' if ours.use_words_ else 'dropped'} and language centring {'kept' if ours.use_centring_ else 'dropped'} by CV, C={ours.C_}, T={ours.temperature_:.2f}, "
-        f"vote weight {ours.vote_weight_}, codebook prior weight {ours.prior_weight_}")
-    from criteria_nlp.evaluate import coverage_curve
-
-    curve = coverage_curve(gold[test], pred, confidence, thresholds=[0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
-    for kwargs, label in ((dict(lexical=False, n_neighbours=0), "class-balanced LR on e5 only"),
-                          (dict(lexical=True, n_neighbours=0), "+ words always, no neighbour vote, no codebook prior"),
-                          (dict(), "+ words if CV keeps them + neighbour vote, no codebook prior"),
-                          (dict(self_training=True), "+ self-training, no codebook prior")):
-        start = time.perf_counter()
-        ablation = LearnedAssigner(seed=seed, **kwargs).fit(vectors[train], gold[train], texts=list(texts[train]),
-                                                            unlabeled_X=vectors[test], unlabeled_texts=list(texts[test]))
-        proba = ablation.predict_proba(vectors[test], list(texts[test]))
-        add(f"criteria-nlp learned ({label})", ablation.classes_[proba.argmax(axis=1)], proba.max(axis=1), time.perf_counter() - start)
-    return rows, curve
+    long = frame["text"].str.len().to_numpy() > LONG_CHARS
+    sub, whole = frame[long].reset_index(drop=True), vectors[long]
+    pieces = {"sentence windows, averaged": [windows(t) for t in sub["text"]], "sentences, averaged": [sentences(t) for t in sub["text"]]}
+    texts = sorted({p for parts in pieces.values() for ps in parts for p in ps})
+    vector_of = dict(zip(texts, embedder.embed(texts).astype(np.float64)))
+    reps = {"whole text": whole}
+    for rep, parts in pieces.items():
+        reps[rep] = unit_rows(np.array([np.mean([vector_of[p] for p in ps], axis=0) for ps in parts]))
+    gold, languages, answer_texts = sub["gold"].to_numpy(), sub["language"].tolist(), sub["text"].tolist()
+    codes = [c.code for c in book.codable()]
+    label_vectors = unit_rows(embedder.embed([c.label(LABEL_LANGUAGE.get(name, "en")) for c in book.codable()]).astype(np.float64))
+    rows = []
+    for rep, X in reps.items():
+        _, assigner = zero_shot_assign(X, book, embedder, min_confidence=0.0, languages=languages, texts=answer_texts)
+        proba = cross_val_predict(LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000), X, gold,
+                                  cv=StratifiedKFold(n_splits=5, shuffle=True, random_state=seeds[0]), method="predict_proba")
+        rows.append({"representation": rep,
+                     "nearest label (accuracy)": float(np.mean(np.asarray(codes)[(X @ label_vectors.T).argmax(axis=1)] == gold)),
+                     "zero-shot (accuracy)": float(np.mean(assigner.predict(X, languages) == gold)),
+                     "logistic regression, 5-fold (macro-F1)": code_metrics(gold, np.unique(gold)[proba.argmax(axis=1)])["macro_f1"],
+                     "discovery (AMI)": float(np.mean([cluster_metrics(gold, Discoverer(seed=s).fit(X, languages, sub["id"].tolist(), answer_texts).labels_)["ami"] for s in seeds]))})
+    # The best sentence: each code's score is the answer's highest over its sentences.
+    best = {"nearest label (accuracy)": [], "zero-shot (accuracy)": []}
+    _, assigner = zero_shot_assign(whole, book, embedder, min_confidence=0.0, languages=languages, texts=answer_texts)
+    for parts, language in zip(pieces["sentences, averaged"], languages):
+        S = np.array([vector_of[p] for p in parts])
+        best["nearest label (accuracy)"].append(codes[int((S @ label_vectors.T).max(axis=0).argmax())])
+        best["zero-shot (accuracy)"].append(assigner.classes_[int(assigner.decision_function(S, [language] * len(S)).max(axis=0).argmax())])
+    rows.append({"representation": "best sentence (max over sentences)", **{k: float(np.mean(np.asarray(v) == gold)) for k, v in best.items()}})
+    return pd.DataFrame(rows), int(long.sum())
 
 
 # --------------------------------------------------------------------------- report
-def fmt(frame: pd.DataFrame) -> str:
-    return markdown_table(frame)
+def summarise(block: str, corpus: str, setting: str, runs: list[dict], best_of: list[str] | None = None) -> dict:
+    table = pd.DataFrame(runs)
+    if best_of:  # discovery: the baseline is, per seed, the best of the peers
+        table["baseline"] = table[best_of].max(axis=1)
+    diff = table["project"] - table["baseline"]
+    row = {"block": block, "corpus": corpus, "setting": setting, "seeds": len(table), "project": table["project"].mean(),
+           "baseline": table["baseline"].mean(), "difference": diff.mean(), "sd": diff.std(ddof=1) if len(table) > 1 else 0.0,
+           "worst seed": diff.min()}
+    if best_of:
+        row["best baseline"] = max(best_of, key=lambda m: table[m].mean())
+        row["unassigned"] = table["unassigned"].mean()
+    if "kept" in table:
+        values = list(table["kept"])
+        row["kept"] = (f"refined {sum(values)} of {len(values)}" if all(isinstance(v, (bool, np.bool_)) for v in values)
+                       else " / ".join(str(v) for v in values))
+    return row
+
+
+def verdicts(summary: pd.DataFrame) -> list[str]:
+    lines = ["## Targets", ""]
+    targets = {"zero-shot (accuracy)": (-0.01, 0.05), "learned (macro-F1)": (-0.01, 0.03), "discovery (AMI)": (0.0, 0.05)}
+    for block, (floor, average) in targets.items():
+        rows = summary[summary["block"] == block]
+        if not len(rows):
+            continue
+        misses = rows[rows["difference"] < floor]
+        mean = rows["difference"].mean()
+        lines.append(f"- **{block}**: never below the baseline by more than {-floor:.2f}: "
+                     + ("**met** on all %d rows" % len(rows) if not len(misses) else
+                        f"**missed** on {len(misses)} of {len(rows)} rows ("
+                        + "; ".join(f"{r.corpus} / {r.setting}: {r.difference:+.3f}" for r in misses.itertuples()) + ")")
+                     + f"; average difference {mean:+.3f} (target ≥ +{average:.2f}: {'**met**' if mean >= average else '**missed**'}).")
+        if block == "discovery (AMI)":
+            worst = rows["unassigned"].max()
+            lines.append(f"- **discovery unassigned** ≤ 10 %: {'**met**' if worst <= 0.10 else '**missed**'} (largest {worst:.1%}).")
+    return lines + [""]
 
 
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", default=",".join(CORPORA), help="comma-separated: " + ", ".join(CORPORA))
     parser.add_argument("--embedder", default="e5")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the splits and of everything but discovery")
-    parser.add_argument("--seeds", default="0,1,2", help="discovery runs once per seed and reports the mean")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="each seed draws its own splits and subsamples")
+    parser.add_argument("--sizes", default=SIZES, help="learning-curve points (coded answers; 'all' = the whole training half)")
+    parser.add_argument("--curve-seeds", default=None, help="seeds for the learning-curve points other than 'all' (default: --seeds)")
+    parser.add_argument("--blocks", default="zero-shot,learned,discovery,long",
+                        help="zero-shot, learned, discovery, long (representations of long answers)")
     parser.add_argument("--limit", type=int, default=None, help="at most this many answers per corpus (for quick checks)")
     parser.add_argument("--no-bertopic", action="store_true", help="skip BERTopic (installed with the eval extra)")
     parser.add_argument("--output", default=str(HERE / "results" / "quality.md"))
@@ -289,36 +418,82 @@ def main(argv=None) -> str:
         except ImportError:
             print("BERTopic is not installed (pip install -e '.[eval]'); skipping it", file=sys.stderr)
             use_bertopic = False
-    embedder = get_embedder(args.embedder, seed=args.seed)
+    seeds = [int(x) for x in args.seeds.split(",")]
+    curve_seeds = [int(x) for x in args.curve_seeds.split(",")] if args.curve_seeds else seeds
+    sizes = [None if s == "all" else int(s) for s in args.sizes.split(",")]
+    blocks = set(args.blocks.split(","))
+    embedder = get_embedder(args.embedder, seed=seeds[0])
     started = time.perf_counter()
-    sections = []
+    summary, sections = [], []
     for name in args.corpora.split(","):
-        frame = load_corpus(name, args.limit, args.seed)
+        frame = load_corpus(name, args.limit, seeds[0])
         if getattr(embedder, "needs_fit", False):
             embedder.fit(frame["text"].tolist())
         vectors = embedder.embed(frame["text"].tolist()).astype(np.float64)
-        train = split_half(frame, args.seed)
-        lines = [f"## {name}", "",
-                 f"{len(frame)} answers with a gold label, {frame['gold'].nunique()} labels, "
-                 f"{frame['language'].nunique()} language(s); learned/shots split: {int(train.sum())} train / {int((~train).sum())} test.", ""]
-        discovery = pd.DataFrame(run_discovery(frame, vectors, [int(x) for x in args.seeds.split(",")], use_bertopic))
-        lines += [f"### Discovery (scored against the gold labels; mean over seeds {args.seeds})", "", fmt(discovery), ""]
-        if "pair" in frame:
-            lines += ["### Language neutrality (cross-lingual consistency per language)", "",
-                      fmt(language_neutrality(frame, vectors, args.seed)), ""]
-        lines += ["### Zero-shot assignment", "", fmt(pd.DataFrame(run_zero_shot(name, frame, vectors, embedder, train, args.seed))), ""]
-        learned, curve = run_learned(name, frame, vectors, embedder, train, args.seed)
-        lines += ["### Assignment learned from half of the coded answers (scored on the other half)", "", fmt(pd.DataFrame(learned)), "",
-                  "Semi-automatic coding with the learned assigner (auto-code at or above the confidence):", "", fmt(curve), ""]
+        lines = [f"## {name}", "", f"{len(frame)} answers with a gold code, {frame['gold'].nunique()} codes, "
+                 f"{frame['language'].nunique()} language(s), median {int(frame['text'].str.len().median())} characters.", ""]
+        corpus_settings = settings(name, frame)
+        books = codebooks(name, frame)
+        if "zero-shot" in blocks:
+            for book_name, book in books.items():
+                for setting, mask_of in corpus_settings.items():
+                    runs = zero_shot_rows(name, frame, vectors, embedder, book_name, book, setting, mask_of, seeds)
+                    summary.append(summarise("zero-shot (accuracy)", name, f"{setting}; {book_name}", runs))
+        if "learned" in blocks:
+            book = next(iter(books.values()))
+            curve_rows = []
+            for setting, mask_of in corpus_settings.items():
+                points = sizes if setting == "all answers" else [None]
+                by_size = {}
+                if setting == "all answers" and curve_seeds != seeds:
+                    by_size.update(learned_rows(name, frame, vectors, embedder, book, mask_of, [s for s in points if s is not None], curve_seeds))
+                    by_size.update(learned_rows(name, frame, vectors, embedder, book, mask_of, [None], seeds))
+                else:
+                    by_size = learned_rows(name, frame, vectors, embedder, book, mask_of, points, seeds)
+                for size, runs in by_size.items():
+                    summary.append(summarise("learned (macro-F1)", name, f"{setting}; {size} coded", runs))
+                    table = pd.DataFrame(runs)
+                    curve_rows.append({"setting": setting, "coded answers": size, "train (mean)": table["train"].mean(),
+                                       "seconds (project)": table["seconds"].mean(), "seconds (baseline)": table["baseline_seconds"].mean(),
+                                       "refinements kept, by seed": " / ".join(table["kept"])})
+            lines += ["### Learned assignment: what cross-validation kept, and the cost", "", markdown_table(pd.DataFrame(curve_rows)), ""]
+        if "discovery" in blocks:
+            peers = ["e5 + KMeans (true K)", "TF-IDF + KMeans (true K)"] + (["BERTopic defaults"] if use_bertopic else [])
+            detail = []
+            for setting, mask_of in list(corpus_settings.items()) + [(f"{SMALL_SET} answers", corpus_settings["all answers"])]:
+                small = setting == f"{SMALL_SET} answers"
+                if small and len(frame) <= SMALL_SET:
+                    continue
+                runs = discovery_rows(frame, vectors, mask_of, seeds, use_bertopic, small)
+                summary.append(summarise("discovery (AMI)", name, setting, runs, peers))
+                table = pd.DataFrame(runs)
+                detail.append({"setting": setting, "answers": table["answers"].mean(), "true K": table["true K"].mean(),
+                               "K chosen (by seed)": " / ".join(str(v) for v in table["K"]), "project AMI": table["project"].mean(),
+                               **{m: table[m].mean() for m in peers}, "unassigned": table["unassigned"].mean(),
+                               **({"consistency": table["consistency"].mean()} if "consistency" in table else {}),
+                               "seconds": table["seconds"].mean()})
+            lines += ["### Discovery, every method (mean over seeds)", "", markdown_table(pd.DataFrame(detail)), ""]
+            if "pair" in frame:
+                lines += ["### Language neutrality (SIB; cross-lingual consistency per language, seed 0)", "",
+                          markdown_table(language_neutrality(frame, vectors, seeds[0])), ""]
+        if "long" in blocks and any(k.startswith("long answers") for k in corpus_settings):
+            table, count = representation_rows(name, frame, vectors, embedder, next(iter(books.values())), seeds)
+            lines += [f"### Long answers: how to represent them ({count} answers over {LONG_CHARS} characters)", "",
+                      markdown_table(table), ""]
         sections.append("\n".join(lines))
         print(sections[-1], flush=True)
+    table = pd.DataFrame(summary)
     header = [
         "# Quality benchmark", "",
         f"Command: `python evaluation/bench_quality.py{'' if argv is None else ' ' + ' '.join(argv)}`  ",
-        f"Embedder: `{embedder.model_id}` (the same vectors for every method); seed {args.seed}; "
-        f"total {time.perf_counter() - started:.0f} s on this machine. Regenerated by the script; see evaluation/README.md.", "",
+        f"Embedder: `{embedder.model_id}` (the same vectors for every method); seeds {args.seeds}"
+        + (f" (learning-curve points below 'all': {args.curve_seeds})" if args.curve_seeds else "")
+        + f"; BERTopic {'included' if use_bertopic else 'not run'}; total {time.perf_counter() - started:.0f} s on this machine. "
+        "Regenerated by the script; see evaluation/README.md.", "",
+        "Each row: the project and its plain baseline on the same answers, the mean over seeds, the mean "
+        "difference, its standard deviation over the seeds (sd) and the worst seed.", "",
     ]
-    report = "\n".join(header + sections)
+    report = "\n".join(header + (verdicts(table) if len(table) else []) + ["## Every row", "", markdown_table(table) if len(table) else "", ""] + sections)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(report, encoding="utf-8")
     return report

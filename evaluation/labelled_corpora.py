@@ -48,4 +48,43 @@ def load_demo(root: Path = ROOT) -> pd.DataFrame:
     })
 
 
-LOADERS = {"cycling_dialogues_de": load_cycling, "sib200": load_sib, "demo": load_demo}
+CONSULTATION = ("consultation_an_egalite_fr", "exploitation", "crowdsource_resultat_analyses.csv")
+# The four open questions, each named by a terse label of its theme (the question's own words).
+CONSULTATION_THEMES = {"2": "place des femmes dans les médias", "3": "partage des responsabilités parentales",
+                       "4": "impayés de pensions alimentaires", "5": "violences conjugales"}
+# The crowd's contribution types (the flags of crowdsource_resultat_analyses.csv), as terse
+# 2-4 word tags; "pour 1 mesure" is never chosen and is left out.
+CONSULTATION_TYPES = {"analyse ou proposit°": "analyse ou proposition générale", "nouvelles mesures": "nouvelles mesures",
+                      "description pb": "description d'un problème", "XP personnelle": "expérience personnelle",
+                      "contre 1 mesure": "contre une mesure existante", "analyse des causes": "analyse des causes",
+                      "questions": "questions ou demandes"}
+
+
+def _consultation(root: Path) -> pd.DataFrame:
+    raw = pd.read_csv(root.joinpath(*CONSULTATION), dtype=str, keep_default_na=False)
+    raw = raw[raw["text"].str.strip() != ""]
+    return raw.reset_index(drop=True)
+
+
+def load_consultation_theme(root: Path = EXTERNAL) -> pd.DataFrame:
+    """French National Assembly consultation (2016): 787 long real answers; gold = which of the
+    four open questions (themes) they answer."""
+    raw = _consultation(root)
+    return pd.DataFrame({"id": raw["document_id"], "text": raw["text"], "language": "fr",
+                         "gold": raw["theme"].map(CONSULTATION_THEMES).fillna("")})
+
+
+def load_consultation_type(root: Path = EXTERNAL) -> pd.DataFrame:
+    """The same answers with the crowd's contribution type as gold: the type most of an answer's
+    volunteers chose (about 4.8 per answer); answers whose top types tie, or with no type, are
+    left out (602 of 787 remain; 7 tags from 219 answers down to 10)."""
+    raw = _consultation(root)
+    shares = raw[list(CONSULTATION_TYPES)].astype(float)
+    top = shares.max(axis=1)
+    unique = (shares.eq(top, axis=0).sum(axis=1) == 1) & (top > 0)
+    gold = shares.idxmax(axis=1).map(CONSULTATION_TYPES).where(unique, "")
+    return pd.DataFrame({"id": raw["document_id"], "text": raw["text"], "language": "fr", "gold": gold})
+
+
+LOADERS = {"cycling_dialogues_de": load_cycling, "sib200": load_sib, "demo": load_demo,
+           "consultation_theme": load_consultation_theme, "consultation_type": load_consultation_type}

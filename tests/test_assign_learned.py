@@ -27,7 +27,7 @@ def test_learned_assigner_fits_and_predicts_consistently():
     X, y, _ = coded_vectors()
     model = LearnedAssigner(lexical=False, self_training=False).fit(X, y)
     assert list(model.classes_) == ["C0", "C1", "C2", "C3"]
-    assert (model.use_centring_, model.use_words_, model.C_) in model.cv_scores_
+    assert (model.use_centring_, model.C_) in model.cv_scores_
     assert not model.use_centring_  # no languages given: nothing to centre
     first = model.predict_proba(X)
     np.testing.assert_allclose(first.sum(axis=1), 1.0)
@@ -63,7 +63,7 @@ def test_words_and_self_training_use_texts():
     words = ["traffic light red", "street lamp dark"]
     texts = [f"{words[i % 2]} number{i}" for i in range(80)]
     y = np.array([("lights", "lamps")[i % 2] for i in range(80)], dtype=object)
-    model = LearnedAssigner(lexical=True, lexical_weight=2.0, self_training=True).fit(X[:40], y[:40], texts=texts[:40],
+    model = LearnedAssigner(lexical=True, self_training=True).fit(X[:40], y[:40], texts=texts[:40],
                                                                   unlabeled_X=X[40:], unlabeled_texts=texts[40:])
     assert (model.predict(X[40:], texts[40:]) == y[40:]).mean() > 0.9
     assert model.n_self_trained_ > 0
@@ -162,7 +162,9 @@ def test_assign_command_learns_from_train(coded_files, capsys):
     assert list(pred.columns[:4]) == ["id", "code", "confidence", "code_label"]
     assert "code_2" in pred.columns
     merged = test.merge(pred, on="id")
-    assert (merged["code"] == merged["manual"]).mean() >= 0.8
+    # 15 coded answers: cross-validation cannot show that any refinement helps, so this is
+    # the plain class-balanced logistic regression (chance is 1/3).
+    assert (merged["code"] == merged["manual"]).mean() >= 0.7
     assert main(args) == 0  # same input, same answers
     assert pd.read_csv(out, dtype=str, keep_default_na=False).equals(pred)
 
@@ -191,3 +193,58 @@ def test_read_training_and_pick_shots(coded_files):
     shots = pick_shots(training, 2)
     assert shots.groupby("code").size().max() == 2
     assert pick_shots(training.sample(frac=1, random_state=1), 2).equals(shots)
+
+
+def test_refinements_that_do_not_help_leave_the_plain_logistic_regression():
+    """Words that say nothing and no language signal: repeated cross-validation keeps none of
+    the refinements, and the model is the class-balanced logistic regression, C by 5-fold CV."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, _ = coded_vectors(n_codes=3, per_code=20, spread=1.4, seed=7)
+    rng = np.random.RandomState(8)
+    texts = [f"word{rng.randint(1000)} word{rng.randint(1000)}" for _ in range(len(y))]
+    unlabeled = coded_vectors(n_codes=3, per_code=10, spread=1.4, seed=9)[0]
+    model = LearnedAssigner().fit(X, y, texts=texts, unlabeled_X=unlabeled, unlabeled_texts=[f"word{i}" for i in range(30)])
+    assert set(model.decisions_) == {"language_centring", "word_features", "neighbour_vote", "codebook_prior", "self_training"}
+    assert not any(d["kept"] for d in model.decisions_.values())
+    assert {"gain", "se"} <= set(model.decisions_["word_features"])
+    order = sorted(range(len(y)), key=lambda i: (y[i], texts[i]))
+    plain = LogisticRegression(C=model.C_, class_weight="balanced", max_iter=2000, random_state=0).fit(X[order], y[order])
+    np.testing.assert_array_equal(model.predict(unlabeled, [f"word{i}" for i in range(30)]), plain.predict(unlabeled))
+    summary = model.summary()
+    assert summary["refinements"]["word_features"]["kept"] is False and summary["cross_validation"]["repeats"] == 2
+
+
+def test_the_one_standard_error_rule():
+    from criteria_nlp.assign.learned import corrected_se, macro_f1
+
+    gains = np.array([0.02, -0.01, 0.03, 0.0, 0.01])
+    se = corrected_se(gains, 0.2)
+    assert se > gains.std(ddof=1) / np.sqrt(len(gains))  # wider than the naive standard error
+    assert macro_f1(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), 2) == pytest.approx((2 / 3 + 0.8) / 2)
+
+
+def test_zero_shot_guard_falls_back_to_the_nearest_prototype():
+    X, y, centres = coded_vectors(n_codes=4, per_code=30, spread=1.2, seed=11)
+    rng = np.random.RandomState(12)
+    labels = centres + 1.0 * rng.normal(size=centres.shape)
+    codes = [f"C{k}" for k in range(4)]
+    kept = ZeroShotAssigner(min_confidence=0).fit(labels, codes, X=X)
+    assert kept.mode_ == "refined" and kept.guard_["decision"] == "refined"
+    assert 0 <= kept.guard_["agreement_on_confident"] <= 1 and kept.guard_["collapsed_codes"] == []
+    # Demand more agreement than any refinement can give: the plain model answers.
+    strict = ZeroShotAssigner(min_confidence=0, min_agreement=1.01).fit(labels, codes, X=X)
+    assert strict.mode_ == "plain" and "dropped" in strict.guard_["reason"]
+    np.testing.assert_array_equal(strict.predict(X), strict.plain_.predict(X))
+    np.testing.assert_allclose(strict.predict_proba(X).sum(axis=1), 1.0)
+    assert strict.summary()["model"] == "nearest prototype (plain)"
+
+
+def test_zero_shot_estimates_code_shares():
+    """One code covers most of the corpus: EM gives it the larger share."""
+    X, y, centres = coded_vectors(n_codes=3, per_code=20, spread=1.0, seed=13)
+    big, _, _ = coded_vectors(n_codes=3, per_code=100, spread=1.0, seed=13)
+    corpus = np.vstack([big[:100], X[20:]])  # 100 answers of C0, 20 of C1, 20 of C2
+    model = ZeroShotAssigner(min_confidence=0).fit(centres, ["C0", "C1", "C2"], X=corpus)
+    shares = model.summary()["estimated_code_shares"]
+    assert shares["C0"] > shares["C1"] and shares["C0"] > shares["C2"]

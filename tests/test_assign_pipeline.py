@@ -32,6 +32,9 @@ def test_run_learns_from_train_and_groups_inside_codes(demo, tmp_path):
     clusters = pd.read_csv(tmp_path / "out" / "clusters.csv", dtype=str, keep_default_na=False)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["assignment"]["method"] == "learned"
+    # Every refinement is reported with what cross-validation decided.
+    assert set(manifest["assignment"]["refinements"]) >= {"word_features", "neighbour_vote", "self_training"}
+    assert all("kept" in d for d in manifest["assignment"]["refinements"].values())
     assert set(answers.loc[answers["status"] == "answer", "code"]) <= set(demo.iloc[180:600]["manual_code"])
     assert "code_2" in answers.columns
     # Every criteria group lies inside one code; ids are global and listed once.
@@ -48,6 +51,7 @@ def test_run_with_shots_uses_the_codebook_and_a_few_examples(demo, tmp_path):
     demo.iloc[120:600].to_csv(tmp_path / "train.csv", index=False)
     result = _run(tmp_path / "answers.csv", tmp_path / "out", train=tmp_path / "train.csv", label_col="manual_code", shots=3)
     assert result.manifest["assignment"]["method"] == "zero-shot + 3 shots per code"
+    assert result.manifest["assignment"]["guard"]["decision"] in ("refined", "plain")
 
 
 @pytest.mark.slow  # embeds the whole SPIRAL codebook with e5 into a fresh cache (~2-3 min)

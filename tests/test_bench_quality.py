@@ -19,13 +19,14 @@ def load_bench():
 def test_bench_runs_on_a_tiny_demo_subset(tmp_path):
     bench = load_bench()
     output = tmp_path / "quality.md"
-    report = bench.main(["--corpora", "demo", "--limit", "160", "--no-bertopic", "--embedder", "tfidf", "--seeds", "0", "--output", str(output)])
+    report = bench.main(["--corpora", "demo", "--limit", "160", "--no-bertopic", "--embedder", "tfidf", "--seeds", "0,1",
+                         "--sizes", "40,all", "--output", str(output)])
     assert output.read_text(encoding="utf-8") == report
-    for heading in ("## demo", "### Discovery", "### Zero-shot assignment", "### Assignment learned", "Semi-automatic coding"):
+    for heading in ("## Targets", "## Every row", "## demo", "### Discovery, every method", "### Learned assignment"):
         assert heading in report
-    for method in ("criteria-nlp discover (K chosen)", "e5 + KMeans", "TF-IDF + KMeans", "nearest English label",
-                   "logistic regression on e5", "criteria-nlp learned assigner"):
-        assert method in report
+    for block in ("zero-shot (accuracy)", "learned (macro-F1)", "discovery (AMI)", "e5 + KMeans (true K)", "TF-IDF + KMeans (true K)",
+                  "SPIRAL labels only", "imbalanced subsample", "40 coded", "all coded"):
+        assert block in report
 
 
 @pytest.mark.skipif(not (ROOT.parent / "shared" / "corpora_external" / "sib200_topics").exists(),
@@ -33,5 +34,5 @@ def test_bench_runs_on_a_tiny_demo_subset(tmp_path):
 def test_bench_scores_cross_lingual_consistency_on_parallel_data(tmp_path):
     bench = load_bench()
     report = bench.main(["--corpora", "sib200", "--limit", "120", "--no-bertopic", "--embedder", "tfidf", "--seeds", "0,1",
-                         "--output", str(tmp_path / "q.md")])
+                         "--sizes", "all", "--blocks", "discovery", "--output", str(tmp_path / "q.md")])
     assert "consistency" in report and "Language neutrality" in report

@@ -22,19 +22,17 @@ def assign_answers(rows: pd.DataFrame, vectors: np.ndarray, codebook, embedder, 
     texts = rows["text"].tolist()
     common = dict(min_confidence=min_confidence, languages=languages, top_k=top_k)
     if training is None:
-        table, _ = zero_shot_assign(vectors, codebook, embedder, texts=texts, **common)
-        return table, {"method": "zero-shot"}
+        table, assigner = zero_shot_assign(vectors, codebook, embedder, texts=texts, **common)
+        return table, {"method": "zero-shot", **assigner.summary()}
     from criteria_nlp.assign.learned import learned_assign
     from criteria_nlp.assign.training import pick_shots
 
     if shots:
         examples = pick_shots(training, shots, seed)
-        table, _ = zero_shot_assign(vectors, codebook, embedder, texts=texts, shots=examples, **common)
-        return table, {"method": f"zero-shot + {shots} shots per code", "training_answers": len(examples)}
+        table, assigner = zero_shot_assign(vectors, codebook, embedder, texts=texts, shots=examples, **common)
+        return table, {"method": f"zero-shot + {shots} shots per code", "training_answers": len(examples), **assigner.summary()}
     # The embedder is already fitted on the corpus (tfidf): embed, never refit.
     training_vectors = embedder.embed(training["text"].tolist())
     table, assigner = learned_assign(vectors, training, training_vectors, codebook=codebook, embedder=embedder, texts=texts,
                                      seed=seed, **common)
-    return table, {"method": "learned", "training_answers": len(training), "C": assigner.C_,
-                   "temperature": assigner.temperature_, "codebook_prior_weight": assigner.prior_weight_,
-                   "word_features": bool(assigner.use_words_), "language_centring": bool(assigner.use_centring_)}
+    return table, {"method": "learned", "training_answers": len(training), **assigner.summary()}

@@ -1,31 +1,37 @@
 """Assignment learned from answers the analysts already coded.
 
-`LearnedAssigner` is a scikit-learn style classifier on answer vectors:
+`LearnedAssigner` is a scikit-learn style classifier on answer vectors. Its **plain** form is
+a multinomial logistic regression with class-balanced weights (macro-F1 counts every code
+equally, and survey codebooks are very unbalanced) whose C is chosen by cross-validation.
+Each refinement below is kept only when repeated cross-validation on the coded answers shows
+that it helps, by more than the noise of that estimate (see "the rule" below):
 
-- a multinomial logistic regression with class-balanced weights (macro-F1 counts every code
-  equally, and survey codebooks are very unbalanced) whose regularisation C is chosen by
-  stratified cross-validation on the training answers;
-- lexical features (TF-IDF of word and character n-grams) beside the embedding, kept when
-  cross-validation says they help:
-  analysts' codes often hinge on a domain word ("Ampel", "éclairage") that a small sentence
-  model blurs;
-- each language's mean answer vector removed (means over the coded answers and the answers to
-  code), when cross-validation says it helps: what tells codes apart should not be which
-  language an answer is written in;
-- agreement with the nearest coded answers (a 10-nearest-neighbour vote in e5 space)
-  multiplied in: a second, local opinion that mostly sharpens the confidence ranking, which
-  is what semi-automatic coding needs;
-- optional transductive self-training (off by default: it did not help on the benchmark):
-  the most confident answers to code join the training set once;
-- optional codebook prior: the zero-shot probabilities, weighted by cross-validation;
-- probabilities calibrated by one temperature fitted on out-of-fold predictions, so that
-  `min_confidence` means what it says (semi-automatic coding).
+- **language centring**: each language's mean vector removed (means over the coded answers
+  and the answers to code): what tells codes apart should not be the language;
+- **word features**: a second logistic regression on TF-IDF word (1-2) and character (2-5)
+  n-grams, whose log-probabilities are added with a weight: analysts' codes often hinge on a
+  domain word ("Ampel", "éclairage") that a small sentence model blurs;
+- **neighbour vote**: the share of each code among the 10 most similar coded answers;
+- **codebook prior**: the codebook's zero-shot probabilities (when a codebook is given);
+- **self-training**: the most confident answers to code join the training set once.
 
-Everything is deterministic: training rows are put in a canonical order (code, text) before
-fitting, and every solver is seeded."""
+The rule. The coded answers are split into `cv_folds` stratified folds, `cv_repeats` times
+with different shuffles. Every model is scored by macro-F1 on each held-out fold; weights of
+the added parts are chosen on the other folds of the same repeat (nested, so the score of a
+refinement includes the luck of choosing its weight). Refinements are added greedily, the
+best first, while the mean gain over the current model exceeds one standard error of the
+gain, corrected for the overlap of cross-validation training sets (Nadeau & Bengio 2003):
+on 130 coded answers a single best fold score is mostly noise. Otherwise the plain model
+stays. `decisions_` records every gain, its standard error and the verdict.
+
+Probabilities are calibrated by one temperature fitted on out-of-fold predictions, so that
+`min_confidence` means what it says (semi-automatic coding). Everything is deterministic:
+training rows are put in a canonical order (code, text) before fitting, and every solver
+and fold split is seeded."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,14 +40,48 @@ import pandas as pd
 from criteria_nlp.assign.base import softmax
 from criteria_nlp.vectors import unit_rows
 
-DEFAULT_C_GRID = (1.0, 3.0, 10.0, 30.0)
-
-
+# The same grid as the plain baseline of the benchmark (logistic regression, C tuned by CV).
+DEFAULT_C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+WORDS_C = 10.0  # the word model's C (TF-IDF rows have length 1; not worth a grid)
+WEIGHTS = (0.25, 0.5, 1.0)  # weights tried for each added part (calibrated log-probabilities)
 _VOTE_FLOOR = 0.05  # a code none of the neighbours has is unlikely, not impossible
+PARTS = ("language_centring", "word_features", "neighbour_vote", "codebook_prior", "self_training")
 
 
 def _log_loss(proba: np.ndarray, target: np.ndarray) -> float:
     return float(-np.log(proba[np.arange(len(target)), target] + 1e-12).mean())
+
+
+def macro_f1(target: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
+    """Macro-F1 over the codes present in the target or the prediction (as scikit-learn's)."""
+    cm = np.bincount(target * n_classes + predicted, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    true, guessed = cm.sum(axis=1), cm.sum(axis=0)
+    present = (true + guessed) > 0
+    return float((2.0 * np.diag(cm)[present] / (true + guessed)[present]).mean()) if present.any() else 0.0
+
+
+def corrected_se(differences: np.ndarray, test_share: float) -> float:
+    """Standard error of the mean of paired fold differences from repeated k-fold CV, with
+    Nadeau & Bengio's correction (1/J + n_test/n_train) for overlapping training sets."""
+    differences = np.asarray(differences, dtype=float)
+    if len(differences) < 2:
+        return float("inf")
+    return float(np.sqrt((1.0 / len(differences) + test_share / (1.0 - test_share)) * differences.var(ddof=1)))
+
+
+TEMPERATURES = np.geomspace(0.05, 5.0, 41)
+
+
+def calibrated_log_proba(logits: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
+    """Log-probabilities of softmax(logits / T) with the T of least log-loss on `target`,
+    and T: parts of a model put on one scale before they are weighted and added."""
+    flat = logits.reshape(-1, logits.shape[-1])
+    target = np.tile(target, flat.shape[0] // len(target))
+    losses = [_log_loss(softmax(flat, t), target) for t in TEMPERATURES]
+    t = float(TEMPERATURES[int(np.argmin(losses))])
+    z = logits / t
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True)), t
 
 
 class LexicalFeatures:
@@ -73,102 +113,111 @@ class LearnedAssigner:
     ----------
     C : float or None — inverse regularisation; None = chosen by cross-validation in `C_grid`.
     class_weight : "balanced" or None.
-    lexical : add TF-IDF word + character features of the texts (needs texts in fit/predict);
-        "auto" (default) keeps them only when cross-validation says they help.
-    lexical_weight : scale of the lexical block relative to the embedding block.
-    self_training : add confidently predicted unlabeled answers (given to `fit` as
-        `unlabeled_X`) to the training set, once.
-    n_neighbours : size of the nearest-coded-answers vote (0 = off).
-    centre_languages : remove each language's mean vector (needs `languages` in fit and
-        predict); "auto" (default) keeps it only when cross-validation says it helps.
+    lexical, centre_languages, neighbour_vote, codebook_prior, self_training : "auto" (the
+        default: cross-validation decides, see the module doc), True (always, its weight
+        chosen by cross-validation) or False (never). Words need the texts in fit and
+        predict, centring the languages, the prior a `prior` in fit, self-training `unlabeled_X`.
+    n_neighbours : size of the nearest-coded-answers vote (0 = no vote).
+    self_training_share : share of the answers each code wins that join its examples.
     min_confidence : `predict` abstains ("") below this calibrated probability.
-    seed : seeds the cross-validation folds.
+    cv_folds, cv_repeats : the repeated stratified k-fold behind every decision.
+    seed : seeds the folds and the solvers.
 
-    Learned: classes_, C_, temperature_, model_, use_words_, use_centring_, centring_,
-    cv_scores_ ((centred, words, C) -> macro-F1).
+    Learned: classes_, C_, temperature_, model_, use_centring_, use_words_, word_weight_,
+    vote_weight_, prior_weight_, n_self_trained_, centring_, cv_scores_ ((centred, C) ->
+    mean fold macro-F1 of the logistic regression), decisions_ (one entry per refinement:
+    kept, gain, se, reason), cv_ (folds, repeats, plain and chosen macro-F1).
     """
 
     def __init__(self, C: float | None = None, C_grid: Sequence[float] = DEFAULT_C_GRID, class_weight: str | None = "balanced",
-                 lexical: bool | str = "auto", lexical_weight: float = 0.5, self_training: bool = False, self_training_share: float = 0.5,
-                 n_neighbours: int = 10, centre_languages: bool | str = "auto",
-                 min_confidence: float = 0.0, cv_folds: int = 5, seed: int = 0):
+                 lexical: bool | str = "auto", self_training: bool | str = "auto", self_training_share: float = 0.5,
+                 n_neighbours: int = 10, neighbour_vote: bool | str = "auto", codebook_prior: bool | str = "auto",
+                 centre_languages: bool | str = "auto", min_confidence: float = 0.0, cv_folds: int = 5, cv_repeats: int = 2,
+                 seed: int = 0):
         self.C = C
         self.C_grid = C_grid
         self.class_weight = class_weight
         self.lexical = lexical
-        self.lexical_weight = lexical_weight
         self.self_training = self_training
         self.self_training_share = self_training_share
+        self.n_neighbours = n_neighbours
+        self.neighbour_vote = neighbour_vote
+        self.codebook_prior = codebook_prior
+        self.centre_languages = centre_languages
         self.min_confidence = min_confidence
         self.cv_folds = cv_folds
+        self.cv_repeats = cv_repeats
         self.seed = seed
-        self.n_neighbours = n_neighbours
-        self.centre_languages = centre_languages
 
-    # ----------------------------------------------------------------- features
-    def _features(self, X: np.ndarray, texts: Sequence[str] | None, words: bool | None = None):
-        X = np.asarray(X, dtype=np.float64)
-        if not (self.use_words_ if words is None else words):
-            return X
-        if texts is None:
-            raise ValueError("this model uses words: pass the answer texts to predict")
-        from scipy import sparse
-
-        return sparse.hstack([sparse.csr_matrix(X), self.lexical_weight * self.lexicon_.transform(texts)]).tocsr()
-
-    def _model(self, C: float):
+    # ----------------------------------------------------------------- pieces
+    def _model(self, C: float, class_weight: str | None = "default"):
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(C=C, class_weight=self.class_weight, max_iter=2000, random_state=self.seed)
+        weight = self.class_weight if class_weight == "default" else class_weight
+        return LogisticRegression(C=C, class_weight=weight, max_iter=2000, random_state=self.seed)
 
-    def _folds(self, y_index: np.ndarray) -> int:
+    def _proba(self, model, F) -> np.ndarray:
+        """predict_proba aligned to classes_ (a code missing from a fold gets 0)."""
+        out = np.zeros((F.shape[0], len(self.classes_)))
+        out[:, model.classes_] = model.predict_proba(F)
+        return out
+
+    def _splits(self, y_index: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`cv_repeats` stratified k-fold splits; repeat r is shuffled with seed + r, so the
+        first is exactly a plain `StratifiedKFold(shuffle=True, random_state=seed)`."""
+        import warnings
+
+        from sklearn.model_selection import StratifiedKFold
+
         counts = np.bincount(y_index)
         smallest = counts[counts > 1].min() if (counts > 1).any() else 2
-        return int(max(2, min(self.cv_folds, smallest)))
+        self._n_folds = int(max(2, min(self.cv_folds, smallest, len(y_index) // 2)))
+        self._n_repeats = int(max(1, self.cv_repeats))
+        splits = []
+        with warnings.catch_warnings():  # codes with a single example cannot be in every fold; fine
+            warnings.filterwarnings("ignore", message="The least populated class")
+            for r in range(self._n_repeats):
+                folds = StratifiedKFold(n_splits=self._n_folds, shuffle=True, random_state=self.seed + r)
+                splits += list(folds.split(np.zeros(len(y_index)), y_index))
+        return splits
+
+    def _out_of_fold(self, fit_predict, n: int) -> np.ndarray:
+        """(repeats, n, classes) out-of-fold outputs of `fit_predict(train, test)`."""
+        out = np.zeros((self._n_repeats, n, len(self.classes_)))
+        for j, (train, test) in enumerate(self._splits_):
+            out[j // self._n_folds, test] = fit_predict(train, test)
+        return out
+
+    def _regularisation_path(self, F: np.ndarray, y_index: np.ndarray, grid: Sequence[float]) -> dict:
+        """Out-of-fold log-probabilities for each C, fitted along the path from the smallest C
+        (each fit starts from the previous solution: the same optimum, fewer iterations)."""
+        from sklearn.linear_model import LogisticRegression
+
+        path = sorted(grid)
+        out = {C: np.zeros((self._n_repeats, len(y_index), len(self.classes_))) for C in path}
+        for j, (train, test) in enumerate(self._splits_):
+            model = LogisticRegression(C=path[0], class_weight=self.class_weight, max_iter=2000, random_state=self.seed, warm_start=True)
+            for C in path:
+                model.set_params(C=C).fit(F[train], y_index[train])
+                out[C][j // self._n_folds, test] = self._proba(model, F[test])
+        return {C: np.log(np.clip(proba, 1e-9, 1.0)) for C, proba in out.items()}
 
     def _neighbour_votes(self, X: np.ndarray, reference: np.ndarray, reference_index: np.ndarray) -> np.ndarray:
-        """Share of each code among the n_neighbours most similar coded answers (cosine)."""
+        """Log-score of each code among the n_neighbours most similar coded answers (cosine):
+        its share of the neighbours over its share of the coded answers (class-balanced, as
+        the regression), floored."""
         votes = np.zeros((len(X), len(self.classes_)))
         k = int(min(self.n_neighbours, len(reference)))
         if k == 0 or len(X) == 0:
             return votes
+        reference = unit_rows(reference)
         for start in range(0, len(X), 2048):
-            sims = unit_rows(X[start:start + 2048]) @ unit_rows(reference).T
+            sims = unit_rows(X[start:start + 2048]) @ reference.T
             nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
             rows = np.repeat(np.arange(len(nearest)), k)
             np.add.at(votes[start:start + 2048], (rows, reference_index[nearest].ravel()), 1.0 / k)
-        return votes
-
-    def _out_of_fold(self, F, y_index: np.ndarray, C: float) -> np.ndarray:
-        from sklearn.model_selection import StratifiedKFold
-
-        proba = np.zeros((len(y_index), len(self.classes_)))
-        import warnings
-
-        folds = StratifiedKFold(n_splits=self._folds(y_index), shuffle=True, random_state=self.seed)
-        with warnings.catch_warnings():  # codes with a single example cannot be in every fold; fine
-            warnings.filterwarnings("ignore", message="The least populated class")
-            splits = list(folds.split(np.zeros(len(y_index)), y_index))
-        for train, test in splits:
-            model = self._model(C).fit(F[train], y_index[train])
-            proba[np.ix_(test, model.classes_)] = model.predict_proba(F[test])
-            if self.n_neighbours:
-                self._oof_votes_[test] = self._neighbour_votes(self._X_sorted[test], self._X_sorted[train], y_index[train])
-        return proba
-
-    # ---------------------------------------------------------------------- fit
-    def fit(self, X: np.ndarray, y: Sequence[str], texts: Sequence[str] | None = None,
-            unlabeled_X: np.ndarray | None = None, unlabeled_texts: Sequence[str] | None = None,
-            prior=None, unlabeled_prior=None, languages: Sequence[str] | None = None,
-            unlabeled_languages: Sequence[str] | None = None) -> "LearnedAssigner":
-        """`prior` / `unlabeled_prior`: optional DataFrames of codebook (zero-shot)
-        probabilities for the training / unlabeled answers, one column per code. Their
-        weight is chosen on out-of-fold predictions (0 when they do not help)."""
-        from threadpoolctl import threadpool_limits
-
-        # Many small solver calls: one BLAS thread is as fast and never oversubscribes cores.
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit(X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior, languages, unlabeled_languages)
+        share = np.bincount(reference_index, minlength=len(self.classes_)) / len(reference_index)
+        return np.log(votes / np.maximum(share, 1e-9) + _VOTE_FLOOR)
 
     def _prior_logits(self, prior) -> np.ndarray | None:
         """Log of the prior probabilities aligned to classes_ (codes it lacks get a floor)."""
@@ -181,16 +230,74 @@ class LearnedAssigner:
         aligned /= aligned.sum(axis=1, keepdims=True)
         return np.log(aligned)
 
+    def _pseudo_labels(self, proba: np.ndarray) -> np.ndarray:
+        """Rows of `proba` (unlabeled answers) to add, per code its most confident share of
+        the answers it wins (so frequent codes do not swamp rare ones), at most as many as
+        there are coded answers."""
+        confidence, guess = proba.max(axis=1), proba.argmax(axis=1)
+        keep = []
+        for k in range(len(self.classes_)):
+            rows = np.flatnonzero(guess == k)
+            keep.append(rows[np.lexsort((rows, -confidence[rows]))][: int(np.ceil(self.self_training_share * len(rows)))])
+        keep = np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=int)
+        if len(keep) > self._n_coded:
+            keep = np.sort(keep[np.lexsort((keep, -confidence[keep]))][: self._n_coded])
+        return keep
+
+    # ----------------------------------------------------------------- the rule
+    def _fold_scores(self, logits: np.ndarray, y_index: np.ndarray) -> np.ndarray:
+        """Macro-F1 of each held-out fold; logits (repeats, n, classes)."""
+        k = len(self.classes_)
+        return np.array([macro_f1(y_index[test], logits[j // self._n_folds, test].argmax(axis=1), k)
+                         for j, (_, test) in enumerate(self._splits_)])
+
+    def _evaluate(self, base: np.ndarray, parts: list[np.ndarray], y_index: np.ndarray,
+                  grids: list[tuple[float, ...]]) -> tuple[np.ndarray, tuple[float, ...]]:
+        """Fold scores of base + sum of weighted parts, each fold's weights chosen on the other
+        folds of its repeat (nested); and the weights chosen on all folds."""
+        if not parts:
+            return self._fold_scores(base, y_index), ()
+        k = len(self.classes_)
+        combos = list(itertools.product(*grids))
+        predictions = np.stack([(base + sum(w * p for w, p in zip(combo, parts))).argmax(axis=2) for combo in combos])
+        # Each fold's score for each combination.
+        table = np.array([[macro_f1(y_index[test], predictions[c, j // self._n_folds, test], k) for c in range(len(combos))]
+                          for j, (_, test) in enumerate(self._splits_)])
+        scores = np.empty(len(self._splits_))
+        for j in range(len(self._splits_)):
+            r = j // self._n_folds
+            others = [i for i in range(r * self._n_folds, (r + 1) * self._n_folds) if i != j]
+            # Ties go to the first combination (the smallest weights).
+            scores[j] = table[j, int(np.argmax(table[others].mean(axis=0)))]
+        return scores, combos[int(np.argmax(table.mean(axis=0)))]
+
+    def _choice(self, state: dict, y_index) -> tuple[np.ndarray, tuple[float, ...]]:
+        parts = [self._parts_[state["base"]][name] for name in state["parts"]]
+        return self._evaluate(self._base_logits_[state["base"]], parts, y_index, [WEIGHTS] * len(parts))
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, X: np.ndarray, y: Sequence[str], texts: Sequence[str] | None = None,
+            unlabeled_X: np.ndarray | None = None, unlabeled_texts: Sequence[str] | None = None,
+            prior=None, unlabeled_prior=None, languages: Sequence[str] | None = None,
+            unlabeled_languages: Sequence[str] | None = None) -> "LearnedAssigner":
+        """`prior` / `unlabeled_prior`: optional DataFrames of codebook (zero-shot)
+        probabilities for the training / unlabeled answers, one column per code."""
+        from threadpoolctl import threadpool_limits
+
+        # Many small solver calls: one BLAS thread is as fast and never oversubscribes cores.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior, languages, unlabeled_languages)
+
     def _centring_options(self, languages, unlabeled_X, unlabeled_languages) -> tuple[bool, ...]:
         if languages is None or (unlabeled_X is not None and len(unlabeled_X) and unlabeled_languages is None):
             if self.centre_languages is True:
                 raise ValueError("centre_languages=True needs the languages of the coded answers (and of unlabeled_X)")
             return (False,)
-        return {"auto": (False, True), True: (True,), False: (False,)}[self.centre_languages]
+        if self.centre_languages == "auto" and len(set(map(str, languages)) | set(map(str, unlabeled_languages or []))) < 2:
+            return (False,)  # one language: its mean is every answer's, nothing to remove
+        return {"auto": (False, True), True: (False, True), False: (False,)}[self.centre_languages]
 
     def _fit(self, X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior, languages, unlabeled_languages) -> "LearnedAssigner":
-        from sklearn.metrics import f1_score
-
         y = np.asarray([str(v) for v in y], dtype=object)
         X = np.asarray(X, dtype=np.float64)
         if len(X) != len(y):
@@ -207,21 +314,23 @@ class LearnedAssigner:
         if len(self.classes_) < 2:
             raise ValueError("learning needs at least two different codes among the coded answers")
         y_index = np.searchsorted(self.classes_, y)
+        n = len(y)
+        self._n_coded = n
         if self.lexical is True and texts is None:
             raise ValueError("lexical features need the answer texts in fit and predict (or lexical=False)")
-        # Words help when there are enough coded answers in each language; cross-validation
-        # decides (with "auto"), together with C.
-        options = {"auto": (False, True), True: (True,), False: (False,)}[self.lexical] if texts is not None else (False,)
-        if True in options:
-            corpus = list(texts) + [str(t) for t in (unlabeled_texts or [])]
-            self.lexicon_ = LexicalFeatures().fit(corpus)
-        # Language centring: the means come from every answer at hand (coded and to code).
+        has_unlabeled = unlabeled_X is not None and len(unlabeled_X) > 0
+        if self.self_training is True and not has_unlabeled:
+            raise ValueError("self_training=True needs the answers to code (unlabeled_X)")
+        self._splits_ = self._splits(y_index)
+        test_share = 1.0 / self._n_folds
+
+        # Representations: the vectors as given, and (maybe) with language means removed.
         centrings = self._centring_options(languages, unlabeled_X, unlabeled_languages)
         self.centring_ = None
         if True in centrings:
             from criteria_nlp.vectors import LanguageCentring
 
-            if unlabeled_X is not None and len(unlabeled_X):
+            if has_unlabeled:
                 X_all = np.vstack([X, np.asarray(unlabeled_X, dtype=np.float64)])
                 languages_all = languages + [str(v) for v in unlabeled_languages]
                 # Texts only let duplicates count once; without all of them, rows count.
@@ -231,70 +340,137 @@ class LearnedAssigner:
             self.centring_ = LanguageCentring().fit(X_all, languages_all, texts_all)
         vectors = {centred: (self.centring_.transform(X, languages) if centred else X) for centred in centrings}
 
+        # The logistic regression for each representation and C: out-of-fold probabilities.
         grid = [self.C] if self.C is not None else list(self.C_grid)
-        self.cv_scores_, oof_by_choice, votes_by_centring = {}, {}, {}
+        self.cv_scores_, self._base_logits_, best_C, scales = {}, {}, {}, {}
         for centred in centrings:
-            self._X_sorted, self._oof_votes_ = vectors[centred], np.zeros((len(X), len(self.classes_)))
-            for words in options:
-                F = self._features(vectors[centred], texts, words)
-                for C in grid:
-                    oof = self._out_of_fold(F, y_index, C)
-                    oof_by_choice[(centred, words, C)] = oof
-                    self.cv_scores_[(centred, words, C)] = round(float(f1_score(y_index, oof.argmax(axis=1), average="macro")), 4)
-            votes_by_centring[centred] = self._oof_votes_
-        # Ties go to the simpler model: no centring, no words, the smaller C.
-        self.use_centring_, self.use_words_, self.C_ = max(
-            self.cv_scores_, key=lambda choice: (self.cv_scores_[choice], not choice[0], not choice[1], -choice[2]))
-        X = vectors[self.use_centring_]
-        self._oof_votes_ = votes_by_centring[self.use_centring_]
-        F = self._features(X, texts, self.use_words_)
-        oof = oof_by_choice[(self.use_centring_, self.use_words_, self.C_)]
-        logits = np.log(np.clip(oof, 1e-9, 1.0))
-        # The codebook's own opinion (zero-shot), weighted by what it adds on held-out answers.
-        self.prior_weight_ = 0.0
-        prior_logits = self._prior_logits(prior)
-        if prior_logits is not None:
-            weights = (0.0, 0.25, 0.5, 1.0, 2.0)
-            scores = {w: f1_score(y_index, (logits + w * prior_logits).argmax(axis=1), average="macro") for w in weights}
-            self.prior_weight_ = max(weights, key=lambda w: (round(scores[w], 4), -w))
-            logits = logits + self.prior_weight_ * prior_logits
-        # Agreement with the nearest coded answers (a second, local opinion) and one
-        # temperature, chosen together by the out-of-fold log-loss: calibrated confidences
-        # that rank answers well for semi-automatic coding.
-        temperatures = np.geomspace(0.05, 3.0, 61)
-        vote_logits = np.log(self._oof_votes_ + _VOTE_FLOOR)
-        best = None
-        for weight in ((0.0, 0.5, 1.0, 2.0) if self.n_neighbours else (0.0,)):
-            combined = logits + weight * vote_logits
-            losses = [_log_loss(softmax(combined, t), y_index) for t in temperatures]
-            i = int(np.argmin(losses))
-            if best is None or losses[i] < best[0] - 1e-9:
-                best = (losses[i], weight, float(temperatures[i]))
-        _, self.vote_weight_, self.temperature_ = best
+            F = vectors[centred]
+            by_C = self._regularisation_path(F, y_index, grid)
+            for C, logits in by_C.items():
+                # C as the plain method chooses it: the mean macro-F1 over the folds of the
+                # first repeat (one k-fold cross-validation); ties go to the smaller C.
+                self.cv_scores_[(centred, C)] = round(float(self._fold_scores(logits, y_index)[: self._n_folds].mean()), 10)
+            best_C[centred] = max(grid, key=lambda C: (self.cv_scores_[(centred, C)], -C))
+            self._base_logits_[centred], scales[("model", centred)] = calibrated_log_proba(by_C[best_C[centred]], y_index)
+
+        # The parts that can be added, as calibrated out-of-fold log-probabilities
+        # (repeats, n, classes): each on the same scale before it is weighted.
+        modes = {"word_features": self.lexical if texts is not None else False,
+                 "neighbour_vote": self.neighbour_vote if self.n_neighbours else False,
+                 "codebook_prior": self.codebook_prior if prior is not None else False}
+        self._parts_ = {centred: {} for centred in centrings}
+        if modes["word_features"] is not False:
+            corpus = list(texts) + [str(t) for t in (unlabeled_texts or [])]
+            self.lexicon_ = LexicalFeatures().fit(corpus)
+            W = self.lexicon_.transform(texts)
+            oof = self._out_of_fold(lambda train, test: self._proba(self._model(WORDS_C).fit(W[train], y_index[train]), W[test]), n)
+            words, scales["word_features"] = calibrated_log_proba(np.log(np.clip(oof, 1e-9, 1.0)), y_index)
+            for centred in centrings:
+                self._parts_[centred]["word_features"] = words
+        if modes["neighbour_vote"] is not False:
+            for centred in centrings:
+                F = vectors[centred]
+                oof = self._out_of_fold(lambda train, test: self._neighbour_votes(F[test], F[train], y_index[train]), n)
+                self._parts_[centred]["neighbour_vote"], scales[("neighbour_vote", centred)] = calibrated_log_proba(oof, y_index)
+        if modes["codebook_prior"] is not False:
+            prior_logits, scales["codebook_prior"] = calibrated_log_proba(self._prior_logits(prior)[None], y_index)
+            for centred in centrings:
+                self._parts_[centred]["codebook_prior"] = np.broadcast_to(prior_logits, (self._n_repeats, n, len(self.classes_)))
+
+        # Greedy: the plain model, then the refinement that gains most, while the gain
+        # exceeds one (corrected) standard error; parts set to True are always in.
+        state = {"base": bool(self.centre_languages is True and True in centrings),
+                 "parts": [name for name, mode in modes.items() if mode is True]}
+        plain_scores, _ = self._choice({"base": False, "parts": []}, y_index)
+        current, _ = self._choice(state, y_index)
+        options = [name for name, mode in modes.items() if mode == "auto"]
+        if self.centre_languages == "auto" and True in centrings:
+            options.insert(0, "language_centring")
+        self.decisions_ = {}
+        while options:
+            trials = {}
+            for name in options:
+                trial = ({"base": True, "parts": state["parts"]} if name == "language_centring"
+                         else {"base": state["base"], "parts": state["parts"] + [name]})
+                trials[name] = (trial, self._choice(trial, y_index)[0])
+            name = max(options, key=lambda o: (trials[o][1].mean(), -options.index(o)))
+            for other in options:
+                gain = trials[other][1] - current
+                self.decisions_[other] = {"kept": False, "gain": round(float(gain.mean()), 4), "se": round(corrected_se(gain, test_share), 4)}
+            gain = trials[name][1] - current
+            if not (gain.mean() > 0 and gain.mean() > corrected_se(gain, test_share)):
+                break
+            self.decisions_[name]["kept"] = True
+            state, current = trials[name]
+            options.remove(name)
+
+        # Self-training, last: the chosen model with its logistic regression retrained on
+        # the coded answers plus the answers to code it is most sure of.
+        self.n_self_trained_ = 0
+        use_self_training = False
+        if self.self_training is not False and has_unlabeled:
+            UF = self.centring_.transform(unlabeled_X, unlabeled_languages) if state["base"] else np.asarray(unlabeled_X, dtype=np.float64)
+            F, C = vectors[state["base"]], best_C[state["base"]]
+
+            def self_trained(train, test):
+                model = self._model(C).fit(F[train], y_index[train])
+                proba = self._proba(model, UF)
+                keep = self._pseudo_labels(proba)
+                return self._proba(self._model(C).fit(np.vstack([F[train], UF[keep]]), np.r_[y_index[train], proba[keep].argmax(axis=1)]), F[test])
+
+            key = ("self-trained", state["base"])
+            oof = np.log(np.clip(self._out_of_fold(self_trained, n), 1e-9, 1.0))
+            self._base_logits_[key], scales[("model", key)] = calibrated_log_proba(oof, y_index)
+            self._parts_[key] = self._parts_[state["base"]]
+            trial = {"base": key, "parts": state["parts"]}
+            scores = self._choice(trial, y_index)[0]
+            gain = scores - current
+            mean, se = float(gain.mean()), corrected_se(gain, test_share)
+            use_self_training = self.self_training is True or (mean > 0 and mean > se)
+            self.decisions_["self_training"] = {"kept": bool(use_self_training), "gain": round(mean, 4), "se": round(se, 4)}
+            if use_self_training:
+                state, current = trial, scores
+        for name in PARTS:
+            forced = (name == "language_centring" and self.centre_languages is True and True in centrings) or modes.get(name) is True \
+                or (name == "self_training" and self.self_training is True)
+            if forced:
+                self.decisions_[name] = {**self.decisions_.get(name, {}), "kept": True, "reason": "set to True"}
+            elif name not in self.decisions_:
+                self.decisions_[name] = {"kept": False, "reason": "not available or switched off"}
+            else:
+                self.decisions_[name]["reason"] = ("kept: cross-validated gain above one standard error" if self.decisions_[name]["kept"]
+                                                   else "dropped: cross-validated gain not above one standard error")
+
+        # The final weights (on every fold), then one temperature on the out-of-fold log-loss.
+        _, weights = self._choice(state, y_index)
+        weight_of = dict(zip(state["parts"], weights))
+        centred = state["base"] if not isinstance(state["base"], tuple) else state["base"][1]
+        self.use_centring_ = bool(centred)
+        self.use_words_ = "word_features" in weight_of
+        self.word_weight_ = float(weight_of.get("word_features", 0.0))
+        self.vote_weight_ = float(weight_of.get("neighbour_vote", 0.0))
+        self.prior_weight_ = float(weight_of.get("codebook_prior", 0.0))
+        self.C_ = best_C[centred]
+        self.scales_ = {"model": scales[("model", state["base"])], "word_features": scales.get("word_features", 1.0),
+                        "neighbour_vote": scales.get(("neighbour_vote", centred), 1.0), "codebook_prior": scales.get("codebook_prior", 1.0)}
+        combined = self._base_logits_[state["base"]] + sum(weight_of[name] * self._parts_[state["base"]][name] for name in state["parts"])
+        _, self.temperature_ = calibrated_log_proba(combined, y_index)
+        self.cv_ = {"folds": self._n_folds, "repeats": self._n_repeats, "coded_answers": n,
+                    "plain_macro_f1": round(float(plain_scores.mean()), 4), "chosen_macro_f1": round(float(current.mean()), 4)}
+
+        # The final models, on every coded answer.
+        F = vectors[centred]
         self.model_ = self._model(self.C_).fit(F, y_index)
-        self.train_vectors_, self.train_index_ = X, y_index
-        del self._X_sorted, self._oof_votes_
-
-        if self.self_training and unlabeled_X is not None and len(unlabeled_X):
-            UX = self._represent(unlabeled_X, unlabeled_languages)
-            U = self._features(UX, unlabeled_texts)
-            proba = self._calibrated(self.model_.predict_proba(U), unlabeled_prior, UX)
-            confidence, guess = proba.max(axis=1), proba.argmax(axis=1)
-            # Per code, keep its most confident unlabeled answers (a share of what it got),
-            # so frequent codes do not swamp rare ones.
-            keep = np.zeros(len(guess), dtype=bool)
-            for k in range(len(self.classes_)):
-                rows = np.flatnonzero(guess == k)
-                if len(rows):
-                    top = rows[np.lexsort((rows, -confidence[rows]))][: int(np.ceil(self.self_training_share * len(rows)))]
-                    keep[top] = True
-            from scipy import sparse
-
-            stack = sparse.vstack if sparse.issparse(F) else np.vstack
-            self.n_self_trained_ = int(keep.sum())
-            self.model_ = self._model(self.C_).fit(stack([F, U[keep]]), np.r_[y_index, guess[keep]])
-        else:
-            self.n_self_trained_ = 0
+        self.train_vectors_, self.train_index_ = F, y_index
+        if self.use_words_:
+            self.words_model_ = self._model(WORDS_C).fit(self.lexicon_.transform(texts), y_index)
+        if use_self_training:
+            UF = self.centring_.transform(unlabeled_X, unlabeled_languages) if centred else np.asarray(unlabeled_X, dtype=np.float64)
+            proba = self._proba(self.model_, UF)
+            keep = self._pseudo_labels(proba)
+            self.n_self_trained_ = int(len(keep))
+            self.model_ = self._model(self.C_).fit(np.vstack([F, UF[keep]]), np.r_[y_index, proba[keep].argmax(axis=1)])
+        del self._splits_, self._base_logits_, self._parts_
         return self
 
     # ------------------------------------------------------------------ predict
@@ -307,27 +483,34 @@ class LearnedAssigner:
             raise ValueError("this model removes each language's mean vector: pass the answers' languages")
         return self.centring_.transform(X, [str(v) for v in languages])
 
-    def _calibrated(self, proba: np.ndarray, prior=None, X: np.ndarray | None = None) -> np.ndarray:
-        full = np.zeros((len(proba), len(self.classes_)))
-        full[:, self.model_.classes_] = proba
-        logits = np.log(np.clip(full, 1e-9, 1.0))
-        if self.vote_weight_ and X is not None:
-            logits = logits + self.vote_weight_ * np.log(self._neighbour_votes(X, self.train_vectors_, self.train_index_) + _VOTE_FLOOR)
-        if prior is not None and self.prior_weight_:
-            logits = logits + self.prior_weight_ * self._prior_logits(prior)
-        return softmax(logits, self.temperature_)
-
     def predict_proba(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None,
                       languages: Sequence[str] | None = None) -> np.ndarray:
-        """Calibrated probabilities; pass the same kind of `prior` as in fit when one was used,
-        and the answers' languages when the model centres them (`use_centring_`)."""
+        """Calibrated probabilities; pass the texts when the model uses words (`use_words_`),
+        the same kind of `prior` as in fit when one was used, and the answers' languages when
+        the model centres them (`use_centring_`)."""
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)))
         from threadpoolctl import threadpool_limits
 
+        if self.use_words_ and texts is None:
+            raise ValueError("this model uses words: pass the answer texts to predict")
         X = self._represent(X, languages)
+
+        def scaled(logits, part):  # log-softmax(logits / T_part), as in fit
+            z = logits / self.scales_[part]
+            z = z - z.max(axis=1, keepdims=True)
+            return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._calibrated(self.model_.predict_proba(self._features(X, texts)), prior, X)
+            logits = scaled(np.log(np.clip(self._proba(self.model_, X), 1e-9, 1.0)), "model")
+            if self.use_words_:
+                words = np.log(np.clip(self._proba(self.words_model_, self.lexicon_.transform(texts)), 1e-9, 1.0))
+                logits += self.word_weight_ * scaled(words, "word_features")
+            if self.vote_weight_:
+                logits += self.vote_weight_ * scaled(self._neighbour_votes(X, self.train_vectors_, self.train_index_), "neighbour_vote")
+            if prior is not None and self.prior_weight_:
+                logits += self.prior_weight_ * scaled(self._prior_logits(prior), "codebook_prior")
+        return softmax(logits, self.temperature_)
 
     def predict(self, X: np.ndarray, texts: Sequence[str] | None = None, prior=None,
                 languages: Sequence[str] | None = None) -> np.ndarray:
@@ -336,6 +519,14 @@ class LearnedAssigner:
         labels = self.classes_[best].astype(object)
         labels[proba[np.arange(len(best)), best] < self.min_confidence] = ""
         return labels
+
+    def summary(self) -> dict:
+        """What the manifest says about the model: every refinement and why."""
+        return {"C": self.C_, "temperature": round(self.temperature_, 4), "cross_validation": dict(self.cv_),
+                "refinements": {name: dict(self.decisions_[name]) for name in PARTS},
+                "word_weight": self.word_weight_, "neighbour_vote_weight": self.vote_weight_,
+                "codebook_prior_weight": self.prior_weight_, "self_trained_answers": self.n_self_trained_,
+                "word_features": self.use_words_, "language_centring": self.use_centring_}
 
 
 def learned_assign(vectors: np.ndarray, training: "pd.DataFrame", training_vectors: np.ndarray, *, codebook=None,

@@ -114,22 +114,39 @@ class PrototypeAssigner:
 
 
 class ZeroShotAssigner:
-    """Codebook prototypes in a centred space, refined transductively on the corpus.
+    """Codebook prototypes in a centred space, refined transductively on the corpus, kept only
+    when an unsupervised guard finds nothing wrong with them; otherwise the plain nearest
+    prototype.
 
     fit(reference_vectors, reference_codes, X=corpus vectors, languages=, texts=,
     shot_vectors=, shot_codes=) learns `classes_`, `prototypes_` (refined), `anchors_`
-    (from the codebook and shots only), `temperature_`, `centring_`; `predict_proba(X,
-    languages)` never refits, so fit-then-predict on the corpus gives the fitted answers.
+    (from the codebook and shots only), `log_prior_` (each code's share of the corpus,
+    estimated by EM, relative to equal shares), `temperature_`, `centring_`, `plain_` (the
+    nearest-prototype fallback), `mode_` ("refined" or "plain") and `guard_` (what the guard
+    measured and decided); `predict_proba(X, languages)` never refits, so fit-then-predict
+    on the corpus gives the fitted answers.
+
+    The guard (labels are unknown, so it compares the refined model with the plain one on
+    the corpus): the refined model is dropped when it collapses a code (one the plain model
+    gives at least `max(5, 1 %)` of the answers gets none) or when it disagrees with the
+    plain model on most of the plain model's confident answers (the quarter with the widest
+    margin between the two nearest prototypes; agreement below `min_agreement`). Measured
+    on the benchmark corpora, shrinking a code is usually right (the plain model over-gives
+    small codes), so only a code that vanishes counts as collapsed.
     """
 
     def __init__(self, min_confidence: float = DEFAULT_MIN_CONFIDENCE, refine: bool = True, n_iter: int = 10,
-                 anchor: float = 0.5, share: float = 0.5, temperature: float | None = None):
+                 anchor: float = 0.5, share: float = 0.5, temperature: float | None = None, class_shares: bool = True,
+                 guard: bool = True, min_agreement: float = 0.5):
         self.min_confidence = min_confidence
         self.refine = refine
         self.n_iter = n_iter
         self.anchor = anchor
         self.share = share
         self.temperature = temperature
+        self.class_shares = class_shares
+        self.guard = guard
+        self.min_agreement = min_agreement
 
     def fit(self, reference_vectors: np.ndarray, reference_codes: Sequence[str], X: np.ndarray | None = None,
             languages: Sequence[str] | None = None, texts: Sequence[str] | None = None,
@@ -142,6 +159,7 @@ class ZeroShotAssigner:
         self.classes_ = np.array(list(dict.fromkeys(codes)), dtype=object)
         index = {c: i for i, c in enumerate(self.classes_)}
         member = np.array([index[c] for c in codes])
+        kinds = np.asarray(reference_kinds) if reference_kinds is not None else np.array(["label"] * len(R))
         # Codebook texts are centred on their own mean: short labels and descriptions
         # share a direction that says "label", not "which code".
         Rc = unit_rows(R - R.mean(axis=0)) if len(R) > 1 else R
@@ -151,6 +169,7 @@ class ZeroShotAssigner:
         have_corpus = X is not None and len(X) > 0
         self.centring_ = LanguageCentring().fit(X if have_corpus else np.zeros((0, R.shape[1])), languages, texts)
         shots = None
+        plain_vectors, plain_codes, plain_examples = R, codes, kinds == "example"
         if shot_vectors is not None and len(shot_vectors):
             shot_codes = np.asarray([str(c) for c in shot_codes], dtype=object)
             known = np.isin(shot_codes, self.classes_)
@@ -162,25 +181,51 @@ class ZeroShotAssigner:
             # Equal say for the codebook's words and the analysts' examples.
             anchors[has] = unit_rows(anchors[has] + unit_rows(shot_sums[has]))
             shots = (S, shot_member)
+            plain_vectors = np.vstack([R, unit_rows(np.asarray(shot_vectors, dtype=np.float64)[known])])
+            plain_codes = np.r_[codes, shot_codes[known]]
+            plain_examples = np.r_[plain_examples, np.ones(int(known.sum()), dtype=bool)]
+        # The plain method, and the fallback: the nearest prototype of the codebook's texts
+        # (and shots), no centring, no corpus.
+        self.plain_ = PrototypeAssigner(min_confidence=0.0, temperature=self.temperature).fit(plain_vectors, plain_codes, plain_examples)
         self.anchors_ = anchors
         self.prototypes_ = anchors.copy()
-        kinds = np.asarray(reference_kinds) if reference_kinds is not None else np.array(["label"] * len(R))
-        if self.refine and have_corpus:
+        self.log_prior_ = np.zeros(len(self.classes_))
+        self.mode_, self.guard_ = "refined", {"decision": "refined", "reason": "no corpus to check against"}
+        U = None
+        if have_corpus:
             keys, item_of_row = unique_items(texts, len(X), [f"{i:09d}" for i in range(len(X))] if texts is None else None)
             Z = self.centring_.transform(X, languages)
-            U = item_sums(Z, item_of_row, len(keys))
+            U = unit_rows(item_sums(Z, item_of_row, len(keys)), copy=False)
             del Z  # 100,000 answers: each float64 copy is 200-300 MB
-            self.prototypes_ = self._refine(unit_rows(U, copy=False), anchors)
+            if self.refine:
+                self.prototypes_, self.log_prior_ = self._refine(U, anchors)
         self.temperature_ = self.temperature or self._calibrate(Rc, member, kinds == "example", shots)
+        if have_corpus and self.guard:
+            plain_scores = unit_rows(item_sums(np.asarray(X, dtype=np.float64), item_of_row, len(keys)), copy=False) @ self.plain_.prototypes_.T
+            self._check(plain_scores, self._scores(U))
         return self
 
-    def _refine(self, U: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    def _scores(self, U: np.ndarray) -> np.ndarray:
+        """Centred cosines to the prototypes, shifted by each code's estimated share."""
+        return U @ self.prototypes_.T + self._prior_temperature() * self.log_prior_
+
+    def _prior_temperature(self) -> float:
+        return self.temperature or DEFAULT_CENTRED_TEMPERATURE
+
+    def _refine(self, U: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Anchored k-means: each code's prototype moves to the mean of its most confident
-        answers (a share of those it wins), mixed with its codebook anchor."""
-        prototypes = anchors.copy()
+        answers (a share of those it wins), mixed with its codebook anchor. With
+        `class_shares`, each code's share of the corpus is estimated on the way (EM over the
+        softmax posteriors, Saerens et al. 2002): a code that covers a third of the answers is
+        not forced to give them to codes that cover a few."""
+        prototypes, log_prior = anchors.copy(), np.zeros(len(anchors))
+        t = self._prior_temperature()
         for _ in range(self.n_iter):
             scores = U @ prototypes.T
-            best = scores.argmax(axis=1)
+            if self.class_shares and len(anchors) > 1:
+                shares = np.clip(softmax(scores / t + log_prior, 1.0).mean(axis=0), 1e-3, None)
+                log_prior = np.log(shares / shares.sum() * len(anchors))
+            best = (scores / t + log_prior).argmax(axis=1)
             top2 = np.sort(scores, axis=1)[:, -2:] if scores.shape[1] > 1 else np.c_[scores, scores]
             margin = top2[:, 1] - top2[:, 0]
             new = anchors.copy()
@@ -195,7 +240,29 @@ class ZeroShotAssigner:
             if np.allclose(new, prototypes, atol=1e-10):
                 break
             prototypes = new
-        return prototypes
+        return prototypes, log_prior
+
+    def _check(self, plain_scores: np.ndarray, scores: np.ndarray) -> None:
+        """The guard (see the class doc): keep the refined model or fall back to the plain one."""
+        plain, refined = plain_scores.argmax(axis=1), scores.argmax(axis=1)
+        k = len(self.classes_)
+        top2 = np.sort(plain_scores, axis=1)[:, -2:] if k > 1 else np.c_[plain_scores, plain_scores]
+        margin = top2[:, 1] - top2[:, 0]
+        confident = margin >= np.quantile(margin, 0.75)
+        agreement = float((plain == refined).mean())
+        on_confident = float((plain[confident] == refined[confident]).mean())
+        before, after = np.bincount(plain, minlength=k), np.bincount(refined, minlength=k)
+        collapsed = [str(c) for c, b, a in zip(self.classes_, before, after) if b >= max(5, 0.01 * len(plain)) and a == 0]
+        problems = []
+        if collapsed:
+            problems.append(f"collapses {len(collapsed)} code(s)")
+        if on_confident < self.min_agreement:
+            problems.append(f"agrees with the nearest prototype on only {on_confident:.0%} of its confident answers")
+        self.mode_ = "plain" if problems else "refined"
+        self.guard_ = {"decision": self.mode_, "agreement": round(agreement, 4), "agreement_on_confident": round(on_confident, 4),
+                       "collapsed_codes": collapsed, "codes_used_plain": int((before > 0).sum()), "codes_used_refined": int((after > 0).sum()),
+                       "reason": ("refined model dropped: it " + " and ".join(problems)) if problems else
+                       "refined model kept: no code collapses and it agrees with the nearest prototype on its confident answers"}
 
     def _calibrate(self, Rc, member, is_example, shots) -> float:
         """Temperature minimising the log-loss of held-out examples (codebook examples and
@@ -216,12 +283,22 @@ class ZeroShotAssigner:
         return float(max(TEMPERATURES[int(np.argmin(losses))], 0.01))
 
     def decision_function(self, X: np.ndarray, languages: Sequence[str] | None = None) -> np.ndarray:
-        return self.centring_.transform(X, languages) @ self.prototypes_.T
+        if self.mode_ == "plain":
+            return self.plain_.decision_function(X)
+        return self._scores(self.centring_.transform(X, languages))
 
     def predict_proba(self, X: np.ndarray, languages: Sequence[str] | None = None) -> np.ndarray:
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)))
-        return softmax(self.decision_function(X, languages), self.temperature_)
+        temperature = self.plain_.temperature_ if self.mode_ == "plain" else self.temperature_
+        return softmax(self.decision_function(X, languages), temperature)
+
+    def summary(self) -> dict:
+        """What the manifest says about the model: the guard's measures and decision."""
+        shares = np.exp(self.log_prior_) / len(self.classes_)
+        return {"model": "centred prototypes refined on the corpus" if self.mode_ == "refined" else "nearest prototype (plain)",
+                "refinement": bool(self.refine), "guard": dict(self.guard_),
+                "estimated_code_shares": {str(c): round(float(v), 4) for c, v in zip(self.classes_, shares)} if self.refine and self.class_shares else {}}
 
     def predict(self, X: np.ndarray, languages: Sequence[str] | None = None) -> np.ndarray:
         proba = self.predict_proba(X, languages)
