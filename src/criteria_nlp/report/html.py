@@ -298,14 +298,8 @@ def _comparisons(comparison: pd.DataFrame, labels, alpha, correction) -> list[di
             axis_label="← under-represented · adjusted standardised residual · over-represented →",
             css_class=f"bars distinctive distinctive-{dimension}",
         ) if len(strongest) else None
-        table = []
-        for item in counts.index:
-            cells = []
-            for value in counts.columns:
-                cell = indexed.loc[(item, value)]
-                mark = {"over": " ▲", "under": " ▼"}.get(cell["distinctive"], "")
-                cells.append(f"{int(cell['count'])} ({_pct(cell['share'])}){mark}")
-            table.append({"item": item, "label": labels.get(item, "") if item != NO_CODE_ITEM else "no code", "cells": cells})
+        table = [{"item": item, "label": labels.get(item, "") if item != NO_CODE_ITEM else "no code",
+                  "cells": _count_cells(indexed, item, counts.columns)} for item in counts.index]
         flagged_rows = distinctive_items(comparison, dimension, "code", direction="over")
         under_rows = distinctive_items(comparison, dimension, "code", direction="under")
         indicators = _indicator_table(comparison, dimension)
@@ -337,15 +331,19 @@ def _indicator_table(comparison: pd.DataFrame, dimension: str) -> dict | None:
     counts = pivot_shares(comparison, dimension, "indicator", "count")
     indexed = rows.set_index(["item", "value"])
     labels = dict(zip(rows["item"], rows["label"]))
-    table = []
-    for item in counts.index:
-        cells = []
-        for value in counts.columns:
-            cell = indexed.loc[(item, value)]
-            mark = {"over": " ▲", "under": " ▼"}.get(cell["distinctive"], "")
-            cells.append(f"{int(cell['count'])} ({_pct(cell['share'])}){mark}")
-        table.append({"item": item, "label": labels.get(item, ""), "cells": cells})
+    table = [{"item": item, "label": labels.get(item, ""), "cells": _count_cells(indexed, item, counts.columns)}
+             for item in counts.index]
     return {"column_values": list(counts.columns), "table": table}
+
+
+def _count_cells(indexed: pd.DataFrame, item, values) -> list[str]:
+    """One table row's cells: count (share of the value's answers), ▲ over- / ▼ under-represented."""
+    cells = []
+    for value in values:
+        cell = indexed.loc[(item, value)]
+        mark = {"over": " ▲", "under": " ▼"}.get(cell["distinctive"], "")
+        cells.append(f"{int(cell['count'])} ({_pct(cell['share'])}){mark}")
+    return cells
 
 
 def _map(answers, coords, note, labels, families, seed) -> dict | None:
