@@ -189,17 +189,14 @@ class LearnedAssigner:
         return out
 
     def _regularisation_path(self, F: np.ndarray, y_index: np.ndarray, grid: Sequence[float]) -> dict:
-        """Out-of-fold log-probabilities for each C, fitted along the path from the smallest C
-        (each fit starts from the previous solution: the same optimum, fewer iterations)."""
-        from sklearn.linear_model import LogisticRegression
-
-        path = sorted(grid)
-        out = {C: np.zeros((self._n_repeats, len(y_index), len(self.classes_))) for C in path}
+        """Out-of-fold log-probabilities for each C. Every fit starts from zero, as a plain
+        grid search's: warm starts along the path were twice as fast but moved the
+        cross-validated scores by a few thousandths, enough to pick another C than the plain
+        method on 250 answers."""
+        out = {C: np.zeros((self._n_repeats, len(y_index), len(self.classes_))) for C in grid}
         for j, (train, test) in enumerate(self._splits_):
-            model = LogisticRegression(C=path[0], class_weight=self.class_weight, max_iter=2000, random_state=self.seed, warm_start=True)
-            for C in path:
-                model.set_params(C=C).fit(F[train], y_index[train])
-                out[C][j // self._n_folds, test] = self._proba(model, F[test])
+            for C in grid:
+                out[C][j // self._n_folds, test] = self._proba(self._model(C).fit(F[train], y_index[train]), F[test])
         return {C: np.log(np.clip(proba, 1e-9, 1.0)) for C, proba in out.items()}
 
     def _neighbour_votes(self, X: np.ndarray, reference: np.ndarray, reference_index: np.ndarray) -> np.ndarray:

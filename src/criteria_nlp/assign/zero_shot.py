@@ -6,15 +6,23 @@ band (unrelated ~0.82, translations ~0.92), so a fixed cosine cut-off means noth
 similarities go through a softmax whose temperature is fitted on the codebook's own
 examples (leave-one-out), and abstention is a threshold on that calibrated probability.
 
-`ZeroShotAssigner` adds two general steps, measured in evaluation/results/quality.md:
+`ZeroShotAssigner` starts from the plain method, the nearest prototype (cosine to the mean
+of each code's texts), and adds general steps, measured in evaluation/results/quality.md:
 
 - **centring**: answers lose their language's mean vector and codebook texts the mean of the
   codebook texts, so that what remains is what distinguishes one answer (or code) from the
   others rather than the shared "e5 direction" or the language;
 - **transductive refinement**: the corpus itself (never its gold labels) re-centres each
   code's prototype on the answers most confidently assigned to it, anchored to the
-  codebook's own prototype (a few rounds of anchored k-means);
-- **shots**: a few coded answers per code (`shots`) join the codebook's texts.
+  codebook's own prototype (a few rounds of anchored k-means): with a terse codebook (tag
+  names only) the confident answers say more about a code than its two or three words;
+- **code shares**: each code's share of the corpus is estimated on the way (EM), so a tag
+  that covers a third of the answers is not forced to hand them to tags that cover a few;
+- **shots**: a few coded answers per code (`shots`) join the codebook's texts;
+- **the guard**: without labels nothing proves the refined model right, so it is compared
+  with the plain one on the corpus and dropped (the plain model answers) when it makes a
+  code vanish or disagrees with most of the plain model's confident answers. `summary()`
+  (in manifest.json under "assignment") reports the measures and the decision.
 
 Learned assignment from many coded answers lives in `learned.py`; the softmax and its
 calibration grid, shared by both, in `base.py`."""
