@@ -138,7 +138,7 @@ class OutputTransaction:
         for target, temporary in list(self.staged.items()):
             os.replace(temporary, target)
             del self.staged[target]
-        _fsync_folder(self.folder)
+        fsync_folder(self.folder)
 
     def abort(self) -> None:
         for temporary in self.staged.values():
@@ -248,7 +248,7 @@ def _write_temporary(path: Path, data: bytes) -> Path:
     return Path(temporary)
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     # Makes the renames durable on power loss; not every platform can open a folder.
     with contextlib.suppress(OSError):
         descriptor = os.open(folder, os.O_RDONLY)
@@ -278,7 +278,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         if isinstance(exc, OSError):
             raise OutputError(f"{path}: cannot be replaced ({exc.strerror or exc})") from None
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)
 
 
 def utf8(text: str) -> bytes:

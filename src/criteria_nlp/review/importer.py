@@ -197,10 +197,7 @@ def _import(wb, workbook: Path, outdir: Path, state: DecisionState, analyst, ove
     if where is not None and not problems:
         readonly = [name for name, editable, _ in GROUP_COLUMNS if not editable and name != "group key"]
         seen = set()
-        for r, row in rows:
-            cells = {name: row[i] if i < len(row) else None for name, i in where.items()}
-            if all(c is None or getattr(c, "value", None) in (None, "") for c in cells.values()):
-                continue
+        for r, cells in _filled_rows(rows, where):
             key = group_keys.find(_raw_text(cells["group key"]))
             if key is None:
                 problems.append(f"sheet '{GROUP_SHEET}', row {r}, column 'group key': unknown group '{_cell_text(cells['group key'])[:40]}' (rows cannot be added or their hidden key changed)")
@@ -248,10 +245,7 @@ def _import(wb, workbook: Path, outdir: Path, state: DecisionState, analyst, ove
     if where is not None:
         readonly = [name for name, editable, _ in ANSWER_COLUMNS if not editable]
         seen = set()
-        for r, row in rows:
-            cells = {name: row[i] if i < len(row) else None for name, i in where.items()}
-            if all(c is None or getattr(c, "value", None) in (None, "") for c in cells.values()):
-                continue
+        for r, cells in _filled_rows(rows, where):
             answer_id = answer_keys.find(_raw_text(cells["id"]))
             if answer_id is None:
                 problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column 'id': unknown answer '{_cell_text(cells['id'])[:40]}' (rows cannot be added and ids are read-only)")
@@ -445,3 +439,11 @@ def _changes(state, snapshot, wanted_groups, notes_groups, wanted_answers, notes
         if note != (current.note if current else ""):
             entries.append({"kind": "answer_note", "target": target, "value": {"note": note}})
     return entries
+
+
+def _filled_rows(rows, where: dict[str, int]):
+    """(row number, column name -> cell) for each sheet row that holds something."""
+    for r, row in rows:
+        cells = {name: row[i] if i < len(row) else None for name, i in where.items()}
+        if not all(c is None or getattr(c, "value", None) in (None, "") for c in cells.values()):
+            yield r, cells

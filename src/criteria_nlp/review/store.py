@@ -20,6 +20,7 @@ from pathlib import Path
 
 from criteria_nlp.errors import CriteriaNLPError
 from criteria_nlp.io.folders import STORE_NAME
+from criteria_nlp.io.outputs import fsync_folder
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -167,7 +168,7 @@ class DecisionStore:
         finally:
             os.close(fd)
         if created:
-            _fsync_folder(self.path.parent)
+            fsync_folder(self.path.parent)
         return stored
 
 
@@ -198,11 +199,3 @@ def _write_all_or_nothing(fd: int, position: int, payload: bytes, size: int) -> 
             os.fsync(fd)
         raise
 
-
-def _fsync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
