@@ -2,6 +2,9 @@
 
 The public API is re-exported here and resolved lazily (PEP 562), so that importing the
 package — and therefore `criteria-nlp --help` — does not pull in pandas, torch or spaCy.
+
+Start with `Synthesis` (fit, transform, compare, evaluate, write, save / load); the other
+names are the stages it is made of, for those who assemble their own pipeline.
 """
 
 from importlib import import_module
@@ -9,6 +12,11 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    # the whole pipeline as one fitted object, saved and loaded without pickle (issue 17)
+    "Synthesis": "synthesis.model",
+    "ModelFolderError": "synthesis.folder",
+    "IncompatibleModelError": "synthesis.folder",
+    "TamperedModelError": "synthesis.folder",
     "read_answers": "io.corpus",
     "read_table": "io.tables",
     "Corpus": "io.corpus",

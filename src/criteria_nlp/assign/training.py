@@ -12,13 +12,19 @@ def read_training(path, *, label_col: str = "code", text_col: str = "text", id_c
 
     Rows without a code, and non-answers, are dropped. The label column may be any column of
     the file (a column named like an output column is read as `input_<name>`)."""
+    from criteria_nlp.io.corpus import read_answers
+
+    corpus = read_answers(path, text_col=text_col, id_col=id_col, lang_col=lang_col)
+    return training_from_corpus(corpus, label_col=label_col, languages=languages)
+
+
+def training_from_corpus(corpus, *, label_col: str = "code", languages=None) -> "pd.DataFrame":
+    """The coded answers of an already-read corpus (a file's or a DataFrame's), as `read_training`."""
     import pandas as pd
 
     from criteria_nlp.errors import InputError
-    from criteria_nlp.io.corpus import read_answers
     from criteria_nlp.prepare.answers import prepare_answers
 
-    corpus = read_answers(path, text_col=text_col, id_col=id_col, lang_col=lang_col)
     frame = corpus.answers
     column = label_col if label_col in frame.columns else f"input_{label_col}"
     if column not in frame.columns:

@@ -15,6 +15,7 @@ from criteria_nlp.cli.options import (
     IdCol,
     LabelColOpt,
     LangCol,
+    ModelOpt,
     QuietOpt,
     RedactOpt,
     SeedOpt,
@@ -45,11 +46,23 @@ def assign(
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = QuietOpt,
     redact: bool = RedactOpt,
+    model: Optional[Path] = ModelOpt,
 ):
     """Assign each answer to a code with a calibrated confidence (zero-shot, or learned with --train).
 
     Zero-shot uses the codebook's labels, descriptions and examples; --train learns from
-    answers the analysts already coded (their codes in --label-col)."""
+    answers the analysts already coded (their codes in --label-col). With --model, a saved
+    synthesis codes them (its settings win) and each answer also gets its criteria group
+    (cluster, cluster_label; fits_group False when it fits none)."""
+    if model is not None:
+        from criteria_nlp.synthesis.commands import assign_with_model
+
+        out = assign_with_model(input, output, model=model, text_col=text_col, id_col=id_col, lang_col=lang_col,
+                                show_progress=not quiet)
+        if not quiet:
+            echo_err(f"{int((out['code'] != '').sum())} of {len(out)} answers coded, {int(out['fits_group'].sum())} in a "
+                     f"group of the model -> {output}")
+        return
     from criteria_nlp.pipeline.commands import assign_file
 
     out = assign_file(

@@ -80,3 +80,4 @@ def echo_err(message: str) -> None:
 IndicatorsOpt = typer.Option(None, "--indicators", help="Indicator library: a .yaml file extending the shipped one (or replacing it with 'replace: true'), or a library folder.")
 AnalystLanguageOpt = typer.Option(None, "--analyst-language", help="Language of the draft indicators (fr, nl, en, it, pt, el, lv, sv, ru, de, es; default: the answers' majority language).")
 AllLanguagesOpt = typer.Option(False, "--all-languages", help="Also draft each group in every language of its answers.")
+ModelOpt = typer.Option(None, "--model", help="A synthesis saved with --save-model (or Synthesis.save): code the answers with it, nothing refitted.")

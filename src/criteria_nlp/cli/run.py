@@ -25,6 +25,7 @@ from criteria_nlp.cli.options import (
     LabelColOpt,
     LangCol,
     MaxUnassignedOpt,
+    ModelOpt,
     QuestionCol,
     QuietOpt,
     RedactOpt,
@@ -68,13 +69,18 @@ def run(
     analyst_language: Optional[str] = AnalystLanguageOpt,
     all_languages: bool = AllLanguagesOpt,
     force: bool = ForceOpt,
+    model: Optional[Path] = ModelOpt,
+    save_model: Optional[Path] = typer.Option(None, "--save-model", help="Also save the fitted synthesis to this folder (JSON, CSV, .npz; no pickle), to code later waves with --model."),
 ):
-    """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR."""
+    """Run the whole pipeline: languages, embeddings, codes, clusters, outputs in OUTDIR.
+
+    With --model, INPUT is coded and grouped by a saved synthesis (nothing refitted; its
+    settings win over the command's), then described, compared and written the same way."""
     from criteria_nlp.config import RunConfig
     from criteria_nlp.io.folders import check_output_argument
-    from criteria_nlp.pipeline.run import run_pipeline
+    from criteria_nlp.synthesis.commands import run_command
 
-    result = run_pipeline(RunConfig(
+    result = run_command(RunConfig(
         input=input, outdir=check_output_argument(outdir), force=force, text_col=text_col, id_col=id_col, lang_col=lang_col,
         city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
         embedder=embedder, min_confidence=min_confidence, n_clusters=n_clusters, seed=seed,
@@ -82,7 +88,7 @@ def run(
         batch_size=batch_size, train=train, label_col=label_col, shots=shots,
         top_k=top_k, max_unassigned=max_unassigned, indicators=indicators, analyst_language=analyst_language,
         all_languages=all_languages,
-    ))
+    ), model=model, save_model=save_model)
     counts = result.manifest["counts"]
     if not quiet:
         for warning in result.manifest["input"].get("warnings", []):

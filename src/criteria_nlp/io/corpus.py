@@ -163,6 +163,32 @@ def read_answers(
     """Read an answers table into a Corpus (see the module docstring for what is accepted)."""
     path = Path(path)
     frame, info = read_table(path, sheet=sheet, text_col=text_col)
+    return corpus_from_table(frame, path, info, text_col=text_col, id_col=id_col, lang_col=lang_col, city_col=city_col,
+                             group_col=group_col, question_col=question_col)
+
+
+def corpus_from_frame(frame: pd.DataFrame, *, text_col: str = "text", id_col: str | None = None, lang_col: str | None = None,
+                      city_col: str | None = None, group_col: str | None = None, question_col: str | None = None,
+                      name: str = "DataFrame") -> Corpus:
+    """A Corpus from a table already in memory (a notebook's DataFrame), checked and resolved
+    exactly as a file is: every value as text (missing values empty), the same column options.
+    Its checksum is that of the table's values, so the manifest can still name what was coded."""
+    import hashlib
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame of answers, got {type(frame).__name__}")
+    table = frame.copy()
+    table.columns = [str(c) for c in table.columns]
+    table = table.astype(object).where(table.notna(), "").astype(str).reset_index(drop=True)
+    digest = hashlib.sha256(table.to_csv(index=False).encode("utf-8")).hexdigest()
+    return corpus_from_table(table, Path(name), {"sha256": digest, "format": "dataframe"}, text_col=text_col, id_col=id_col,
+                             lang_col=lang_col, city_col=city_col, group_col=group_col, question_col=question_col)
+
+
+def corpus_from_table(frame: pd.DataFrame, path: Path, info: dict, *, text_col: str = "text", id_col: str | None = None,
+                      lang_col: str | None = None, city_col: str | None = None, group_col: str | None = None,
+                      question_col: str | None = None) -> Corpus:
+    """The Corpus of a table read from `path` (`info`: what the reader noted)."""
     checksum = info.pop("sha256", None)
     info.setdefault("warnings", [])
     if frame.shape[1] == 0:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from criteria_nlp.assign.answers import assign_answers
+from criteria_nlp.assign.answers import AnswerAssigner
 from criteria_nlp.assign.training import read_training
 from criteria_nlp.codebook.loaders import load_codebook
 from criteria_nlp.config import UNASSIGNED, RunConfig
@@ -62,6 +62,45 @@ class RunResult:
     indicators: pd.DataFrame | None = None
     decisions_report: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
+    fitted: "FittedRun | None" = None  # everything the run learned (criteria_nlp.synthesis keeps it)
+
+
+@dataclass
+class RunInputs:
+    """What a run reads before any stage: the answers, the codebook, the coded answers to learn
+    from, the indicator library and the analysts' decisions."""
+
+    corpus: Corpus
+    codebook: object
+    training: pd.DataFrame | None
+    library: object
+    decisions: DecisionState
+
+
+@dataclass
+class FittedRun:
+    """A run's stages done, nothing written yet: the state of every answer and what each stage
+    learned (the assigner, the groups, their descriptions), as `write_run` and
+    `criteria_nlp.synthesis` use them."""
+
+    config: RunConfig
+    inputs: RunInputs
+    state: RunState
+    embedder: object
+    assigner: AnswerAssigner
+    discovery: object
+    clusters: pd.DataFrame
+    indicators: pd.DataFrame
+    codes: pd.DataFrame | None
+    described_info: dict
+    decision_report: list
+    timer: StageTimer
+    embedding_stats: dict = field(default_factory=dict)
+    redaction: dict | None = None
+
+    @property
+    def answers(self) -> pd.DataFrame:
+        return self.state.answers
 
 
 def load_corpus(config: RunConfig) -> Corpus:
@@ -76,88 +115,130 @@ def load_training(config: RunConfig) -> pd.DataFrame | None:
     return read_training(config.train, label_col=config.label_col, text_col=config.text_col, languages=config.languages)
 
 
-def run_pipeline(config: RunConfig) -> RunResult:
+def read_run_inputs(config: RunConfig, decisions: DecisionState | None = None, corpus: Corpus | None = None,
+                    training: pd.DataFrame | None = None) -> RunInputs:
+    """Everything a run reads, checked before any stage: a wrong option or a damaged decision
+    store costs seconds, not an embedding pass. `decisions`, `corpus` and `training` given
+    (a notebook's tables) are used as they are."""
+    decisions = decisions if decisions is not None else DecisionState.load(Path(config.outdir))
+    corpus = corpus if corpus is not None else load_corpus(config)
+    codebook = load_codebook(config.codebook)
+    check_top_k(config.top_k, codebook)
+    check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
+    training = training if training is not None else load_training(config)
+    library = load_library(config.indicators)
+    check_analyst_language(config.analyst_language, library)
+    return RunInputs(corpus, codebook, training, library, decisions)
+
+
+def prepare_run(config: RunConfig, corpus: Corpus, timer: StageTimer) -> tuple[RunState, dict | None]:
+    """Languages, non-answers and duplicates (and redaction): the answers ready to embed."""
+    with timer.stage("language"):
+        state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress))
+    redaction = None
+    if config.redact:
+        from criteria_nlp.prepare.privacy import redact_answers
+
+        with timer.stage("redact"):
+            redacted, redaction = redact_answers(state.answers)
+            state = state.with_answers(redacted)
+    return state, redaction
+
+
+def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = None) -> FittedRun:
+    """The stages of a run in order, on answers already read: prepare, embed, assign (and the
+    analysts' overrides), discover (and their group decisions), describe."""
     from criteria_nlp.embed import get_embedder
 
-    check_config(config)  # before anything is read or created
-    outdir = Path(config.outdir)
-    timer = StageTimer(report=config.show_progress)
+    timer = timer or StageTimer(report=config.show_progress)
+    codebook, decisions = inputs.codebook, inputs.decisions
     analyser = Analyser()
-    with outdir_lock(outdir, force=config.force, inputs=run_inputs(config), outputs=RUN_OUTPUT_NAMES):
-        with timer.stage("read"):
-            decisions = DecisionState.load(outdir)  # a damaged store is refused before any work
-            corpus = load_corpus(config)
-            codebook = load_codebook(config.codebook)
-            check_top_k(config.top_k, codebook)
-            check_report_options(config.gold_col, config.correction, corpus.answers.columns, config.input)
-            training = load_training(config)
-            library = load_library(config.indicators)
-            check_analyst_language(config.analyst_language, library)
-        with timer.stage("language"):
-            state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress))
-            check_n_clusters(config.n_clusters, int(state.coded.sum()))
-        redaction = None
-        if config.redact:
-            from criteria_nlp.prepare.privacy import redact_answers
+    state, redaction = prepare_run(config, inputs.corpus, timer)
+    check_n_clusters(config.n_clusters, int(state.coded.sum()))
+    # Beyond PREFETCH_MAX answers the analyses (about 1 GB at 100,000) would sit in memory
+    # beside assignment and discovery, while hiding only a minute of a half-hour embedding.
+    prefetch = analyser.prefetch(texts_by_language(state.rows)) if state.coded.sum() <= PREFETCH_MAX else None
+    embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size)
+    with timer.stage("embed"):
+        state = state.with_vectors(embed_answers(state.rows["text"].tolist(), embedder, config.show_progress))
+        embedding_stats = dict(getattr(embedder, "stats", {}) or {})
+    with timer.stage("assign"):
+        assigner = AnswerAssigner(min_confidence=config.min_confidence, top_k=config.top_k, shots=config.shots, seed=config.seed)
+        assigner.fit(state.rows, state.vectors, codebook, embedder, training=inputs.training)
+        state = state.with_rows(assigner.predict(state.rows, state.vectors, codebook))
+        answers, decision_report = apply_answer_decisions(state.answers, decisions, codebook)
+        state = state.with_answers(answers)
+    with timer.stage("discover"):
+        labels, clusters, discovery = discover_groups(state.rows, state.vectors, max_unassigned=config.max_unassigned,
+                                                      seed=config.seed, n_clusters=config.n_clusters)
+        state = state.with_row_values("cluster", labels, fill=UNASSIGNED)
+        answers, group_report = apply_group_decisions(state.answers, state.vectors, state.coded, decisions, codebook)
+        state, decision_report = state.with_answers(answers), decision_report + group_report
+    with timer.stage("describe"):
+        if prefetch is not None:
+            prefetch.wait()
+        described = describe_run(config, inputs, state, embedder, analyser)
+        analyser.close()  # the token analyses of every answer: hundreds of MB at 100,000 answers
+        state = state.with_rows(described.answers)
+    return FittedRun(config=config, inputs=inputs, state=state, embedder=embedder, assigner=assigner, discovery=discovery,
+                     clusters=described.clusters, indicators=described.indicators, codes=described.codes,
+                     described_info=described.info, decision_report=decision_report, timer=timer,
+                     embedding_stats=embedding_stats, redaction=redaction)
 
-            with timer.stage("redact"):
-                redacted, redaction = redact_answers(state.answers)
-                state = state.with_answers(redacted)
-        # Beyond PREFETCH_MAX answers the analyses (about 1 GB at 100,000) would sit in memory
-        # beside assignment and discovery, while hiding only a minute of a half-hour embedding.
-        prefetch = analyser.prefetch(texts_by_language(state.rows)) if state.coded.sum() <= PREFETCH_MAX else None
-        embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size)
-        with timer.stage("embed"):
-            state = state.with_vectors(embed_answers(state.rows["text"].tolist(), embedder, config.show_progress))
-            embedding_stats = dict(getattr(embedder, "stats", {}) or {})
-        with timer.stage("assign"):
-            table, assign_info = assign_answers(state.rows, state.vectors, codebook, embedder, training=training, shots=config.shots,
-                                                min_confidence=config.min_confidence, top_k=config.top_k, seed=config.seed)
-            state = state.with_rows(table)
-            answers, decision_report = apply_answer_decisions(state.answers, decisions, codebook)
-            state = state.with_answers(answers)
-        with timer.stage("discover"):
-            labels, clusters, discovery = discover_groups(state.rows, state.vectors, max_unassigned=config.max_unassigned,
-                                                          seed=config.seed, n_clusters=config.n_clusters)
-            state = state.with_row_values("cluster", labels, fill=UNASSIGNED)
-            answers, group_report = apply_group_decisions(state.answers, state.vectors, state.coded, decisions, codebook)
-            state, decision_report = state.with_answers(answers), decision_report + group_report
-        with timer.stage("describe"):
-            if prefetch is not None:
-                prefetch.wait()
-            described = describe_groups(state.rows, state.vectors, embedder, codebook=codebook, names=group_names(decisions),
-                                        analyser=analyser, library=library, analyst_language=config.analyst_language,
-                                        all_languages=config.all_languages, seed=config.seed)
-            analyser.close()  # the token analyses of every answer: hundreds of MB at 100,000 answers
-            clusters, indicators, codes = described.clusters, described.indicators, described.codes
-            state = state.with_rows(described.answers)
-        answers = state.answers
-        # Every output of the run is renamed into place together, once all are written:
-        # a run killed before that leaves the previous outputs untouched.
-        with output_transaction(outdir):
-            with timer.stage("compare"):
-                comparison = write_comparison(outdir, answers, codebook=codebook, clusters=clusters, correction=config.correction)
-            with timer.stage("write"):
-                table = answers_output(answers, corpus.extra_columns)
-                write_csv_atomic(outdir / "answers.csv", table)
-                write_csv_atomic(outdir / "clusters.csv", clusters)
-                write_csv_atomic(outdir / "codes.csv", codes)
-                review = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report, codes,
-                                              extra_sheets={"Comparison": comparison})
-            with timer.stage("report"):
-                manifest = build_manifest(config, corpus, answers, embedder, discovery, timer.timings, embedding_stats)
-                manifest["review"] = review
-                manifest["assignment"] = assign_info
-                manifest["indicators"] = described.info
-                if redaction is not None:
-                    manifest["redaction"] = redaction
-                rows = state.rows
-                coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed)
-                write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
-                                 projection_note=note, gold_col=config.gold_col, manifest=manifest,
-                                 correction=config.correction, seed=config.seed, indicators=indicators)
-            manifest["timings_seconds"] = dict(timer.timings)
-            manifest["peak_rss_mb_after_stage"] = dict(timer.peak_rss_mb)
-            write_json_atomic(outdir / "manifest.json", manifest)
+
+def describe_run(config: RunConfig, inputs: RunInputs, state: RunState, embedder, analyser: Analyser | None = None):
+    """Keyphrases, representatives and draft indicators of the groups in `state` (column cluster)."""
+    return describe_groups(state.rows, state.vectors, embedder, codebook=inputs.codebook, names=group_names(inputs.decisions),
+                           analyser=analyser, library=inputs.library, analyst_language=config.analyst_language,
+                           all_languages=config.all_languages, seed=config.seed)
+
+
+def write_run(outdir: Path, fitted: FittedRun) -> RunResult:
+    """Every output of a run into `outdir` (already locked by the caller), renamed into place
+    together once all are written: a run killed before that leaves the previous outputs."""
+    config, timer, codebook = fitted.config, fitted.timer, fitted.inputs.codebook
+    corpus, decisions, state = fitted.inputs.corpus, fitted.inputs.decisions, fitted.state
+    answers, clusters, indicators, codes = state.answers, fitted.clusters, fitted.indicators, fitted.codes
+    with output_transaction(outdir):
+        with timer.stage("compare"):
+            comparison = write_comparison(outdir, answers, codebook=codebook, clusters=clusters, correction=config.correction)
+        with timer.stage("write"):
+            table = answers_output(answers, corpus.extra_columns)
+            write_csv_atomic(outdir / "answers.csv", table)
+            write_csv_atomic(outdir / "clusters.csv", clusters)
+            write_csv_atomic(outdir / "codes.csv", codes)
+            review = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, fitted.decision_report, codes,
+                                          extra_sheets={"Comparison": comparison})
+        with timer.stage("report"):
+            manifest = build_manifest(config, corpus, answers, fitted.embedder, fitted.discovery, timer.timings, fitted.embedding_stats)
+            manifest["review"] = review
+            manifest["assignment"] = fitted.assigner.info_
+            manifest["indicators"] = fitted.described_info
+            if fitted.redaction is not None:
+                manifest["redaction"] = fitted.redaction
+            rows = state.rows
+            coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed)
+            write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
+                             projection_note=note, gold_col=config.gold_col, manifest=manifest,
+                             correction=config.correction, seed=config.seed, indicators=indicators)
+        manifest["timings_seconds"] = dict(timer.timings)
+        manifest["peak_rss_mb_after_stage"] = dict(timer.peak_rss_mb)
+        write_json_atomic(outdir / "manifest.json", manifest)
     return RunResult(outdir=outdir, answers=table, clusters=clusters, manifest=manifest, timings=timer.timings,
-                     indicators=indicators, decisions_report=pd.DataFrame(decision_report), comparison=comparison)
+                     indicators=indicators, decisions_report=pd.DataFrame(fitted.decision_report), comparison=comparison,
+                     fitted=fitted)
+
+
+def locked_outdir(config: RunConfig):
+    """The run's output folder, locked (see io.lock.outdir_lock)."""
+    return outdir_lock(Path(config.outdir), force=config.force, inputs=run_inputs(config), outputs=RUN_OUTPUT_NAMES)
+
+
+def run_pipeline(config: RunConfig) -> RunResult:
+    """`criteria-nlp run` without a saved model: read, every stage, every output."""
+    check_config(config)  # before anything is read or created
+    timer = StageTimer(report=config.show_progress)
+    with locked_outdir(config):
+        with timer.stage("read"):
+            inputs = read_run_inputs(config)  # a damaged decision store is refused before any work
+        return write_run(Path(config.outdir), fit_run(config, inputs, timer))
