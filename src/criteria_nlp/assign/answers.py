@@ -29,7 +29,7 @@ class AnswerAssigner:
         self.shots = shots
         self.seed = seed
 
-    def fit(self, rows: pd.DataFrame, vectors: np.ndarray, codebook, embedder, training: pd.DataFrame | None = None) -> "AnswerAssigner":
+    def fit(self, rows: pd.DataFrame, vectors: np.ndarray, codebook, embedder, training: pd.DataFrame | None = None) -> AnswerAssigner:
         from criteria_nlp.assign.zero_shot import zero_shot_assign
 
         languages, texts = rows["language"].tolist(), rows["text"].tolist()

@@ -62,7 +62,7 @@ class RunResult:
     indicators: pd.DataFrame | None = None
     decisions_report: pd.DataFrame | None = None
     comparison: pd.DataFrame | None = None
-    fitted: "FittedRun | None" = None  # everything the run learned (criteria_nlp.synthesis keeps it)
+    fitted: FittedRun | None = None  # everything the run learned (criteria_nlp.synthesis keeps it)
 
 
 @dataclass
@@ -169,7 +169,7 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
         answers, decision_report = apply_answer_decisions(state.answers, decisions, codebook)
         state = state.with_answers(answers)
     with timer.stage("discover"):
-        labels, clusters, discovery = discover_groups(state.rows, state.vectors, max_unassigned=config.max_unassigned,
+        labels, _, discovery = discover_groups(state.rows, state.vectors, max_unassigned=config.max_unassigned,
                                                       seed=config.seed, n_clusters=config.n_clusters)
         state = state.with_row_values("cluster", labels, fill=UNASSIGNED)
         answers, group_report = apply_group_decisions(state.answers, state.vectors, state.coded, decisions, codebook)

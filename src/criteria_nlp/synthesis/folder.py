@@ -69,7 +69,11 @@ def _canonical(data: dict) -> bytes:
 
 def save_model(synthesis, folder: Path) -> Path:
     """Write the model folder (new or empty, or a model folder saved before: replaced)."""
-    from criteria_nlp.io.outputs import csv_bytes, output_transaction, write_bytes_atomic
+    from criteria_nlp.io.outputs import (
+        csv_bytes,
+        output_transaction,
+        write_bytes_atomic,
+    )
     from criteria_nlp.synthesis.state_io import arrays_bytes, encode
 
     folder = Path(folder)
@@ -100,7 +104,7 @@ def save_model(synthesis, folder: Path) -> Path:
         "versions": {"criteria-nlp": __version__, "scikit-learn": _version("scikit-learn"), "numpy": _version("numpy")},
         "config": config,
         "embedder": {"name": embedder.name, "model_id": embedder.model_id, "saved": estimators["embedder"] is not None},
-        "groups": int(len(synthesis.group_index_.clusters_)),
+        "groups": len(synthesis.group_index_.clusters_),
         "files": {name: _sha256(raw) for name, raw in contents.items()},
     }
     model["sha256"] = _sha256(_canonical(model))

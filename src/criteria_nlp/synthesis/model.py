@@ -207,7 +207,10 @@ class Synthesis:
         from criteria_nlp.describe.library import load_library
         from criteria_nlp.pipeline.manifest import StageTimer
         from criteria_nlp.pipeline.run import RunInputs, prepare_run
-        from criteria_nlp.review.apply import apply_answer_decisions, apply_group_decisions
+        from criteria_nlp.review.apply import (
+            apply_answer_decisions,
+            apply_group_decisions,
+        )
 
         decisions = self.decisions_ if decisions is None else decisions
         inputs = RunInputs(corpus, self.codebook_, None, load_library(config.indicators), decisions)
@@ -298,7 +301,11 @@ class Synthesis:
         residual, adjusted p-value and `distinctive` / `shared`. `level` keeps one of code,
         cluster, indicator."""
         from criteria_nlp.report.compare import compare_all
-        from criteria_nlp.report.outdir import cluster_labels, code_labels, indicator_labels
+        from criteria_nlp.report.outdir import (
+            cluster_labels,
+            code_labels,
+            indicator_labels,
+        )
 
         self._check_answers()
         answers = self._fitted.state.answers
@@ -318,7 +325,11 @@ class Synthesis:
         α, coverage, accuracy of the coded answers, the share that can be auto-coded at 90 %
         accuracy), "per_code", "per_language", "confusion" or "coverage" (the semi-automatic
         coding curve: for each confidence threshold, the share auto-coded and its accuracy)."""
-        from criteria_nlp.evaluate import code_metrics, coverage_at_accuracy, coverage_curve
+        from criteria_nlp.evaluate import (
+            code_metrics,
+            coverage_at_accuracy,
+            coverage_curve,
+        )
         from criteria_nlp.io.outputs import unneutralise_cell
 
         self._check_answers()
