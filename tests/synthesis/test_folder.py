@@ -115,3 +115,13 @@ def test_not_a_model_folder_is_neither_read_nor_written_over(fitted, tmp_path):
     with pytest.raises(ModelFolderError, match="holds files that are not a saved model"):
         fitted.save(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_model_learned_from_manual_codes_round_trips(demo_sample, second_wave, tmp_path):
+    coded, answers = demo_sample.iloc[::2].iloc[:120], demo_sample.iloc[1::2].iloc[:100]
+    learned = Synthesis(embedder="tfidf").fit(answers, train=coded, label_col="manual_code")
+    assert learned.assigner_.method_ == "learned"
+    assert learned.transform(answers)["code"].tolist() == learned.answers_["code"].tolist()
+    loaded = Synthesis.load(learned.save(tmp_path / "learned"))
+    assert loaded.assigner_.learned_.C_ == learned.assigner_.learned_.C_
+    pd.testing.assert_frame_equal(loaded.transform(second_wave), learned.transform(second_wave))
