@@ -32,8 +32,14 @@ from criteria_nlp.errors import CriteriaNLPError
 MODEL_FORMAT = 1  # bumped whenever what the folder holds, or how, changes
 MODEL_FILE = "model.json"
 FILES = ("estimators.json", "arrays.npz", "codebook.yaml", "groups.csv", "decisions.json")
-# The settings a model keeps; paths are kept as text.
-_PATH_FIELDS = {"input", "outdir", "train", "cache_dir"}
+
+
+def _path_fields() -> set[str]:
+    """RunConfig's fields that hold paths (kept as text): read from its annotations, so that
+    fields added later are saved too."""
+    from criteria_nlp.config import RunConfig
+
+    return {f.name for f in dataclasses.fields(RunConfig) if "Path" in str(f.type)}
 
 
 class ModelFolderError(CriteriaNLPError):
@@ -96,7 +102,7 @@ def save_model(synthesis, folder: Path) -> Path:
         "decisions.json": json.dumps(synthesis.decisions_.records, ensure_ascii=False, indent=1).encode("utf-8"),
     }
     contents["arrays.npz"] = arrays_bytes(arrays)
-    config = {k: (str(v) if k in _PATH_FIELDS and v is not None else v) for k, v in dataclasses.asdict(synthesis.config_).items()}
+    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(synthesis.config_).items()}
     config["languages"] = list(config["languages"])
     model = {
         "format": MODEL_FORMAT,
@@ -171,7 +177,7 @@ def load_model(cls, folder: Path):
         raise IncompatibleModelError(f"{folder}: the saved estimators cannot be read by this version ({exc})") from None
     known = {f.name for f in dataclasses.fields(RunConfig)}
     settings = {k: v for k, v in model["config"].items() if k in known}  # a field a later version dropped is ignored
-    for name in _PATH_FIELDS & set(settings):
+    for name in _path_fields() & set(settings):
         settings[name] = Path(settings[name]) if settings[name] is not None else None
     settings["languages"] = tuple(settings["languages"])
     config = RunConfig(**settings)
