@@ -34,6 +34,13 @@ def test_coverage_counts_every_codable_code(fitted):
     assert sum(bars.x) == int((fitted.answers_["status"] == "answer").sum())
 
 
+def test_coverage_curve_against_manual_codes(fitted):
+    figure = fitted.plot_coverage(gold="manual_code")
+    curve = fitted.evaluate(gold="manual_code", table="coverage")
+    assert [trace.name for trace in figure.data] == ["share auto-coded", "accuracy of those"]
+    assert list(figure.data[0].y) == curve["coverage"].tolist()
+
+
 def test_without_plotly_the_error_says_what_to_install(fitted, monkeypatch):
     from criteria_nlp.synthesis.figures import PlotlyMissingError
 

@@ -85,3 +85,16 @@ def coverage_figure(answers: pd.DataFrame, codebook):
     figure.update_layout(title=f"Codebook coverage: {len(codes) - unused} of {len(codes)} codes used",
                          yaxis={"autorange": "reversed"}, xaxis={"title": "answers"}, height=max(400, 18 * len(names) + 150))
     return figure
+
+
+def coverage_curve_figure(curve: pd.DataFrame):
+    """The semi-automatic coding curve: for each confidence threshold, the share of answers
+    coded automatically and their accuracy against the manual codes."""
+    go = _plotly()
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=curve["threshold"], y=curve["coverage"], mode="lines+markers", name="share auto-coded"))
+    figure.add_trace(go.Scatter(x=curve["threshold"], y=curve["accuracy"], mode="lines+markers", name="accuracy of those"))
+    figure.update_layout(title="Semi-automatic coding: coverage and accuracy by confidence threshold",
+                         xaxis={"title": "confidence threshold (min_confidence)"},
+                         yaxis={"title": "share", "tickformat": ".0%", "range": [0, 1.02]})
+    return figure

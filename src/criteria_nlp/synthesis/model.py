@@ -366,11 +366,15 @@ class Synthesis:
 
         return heatmap_figure(self.compare(by=by, level=level), by=by, level=level)
 
-    def plot_coverage(self):
-        """Codebook coverage: the answers each code received (codes no answer received included)."""
-        from criteria_nlp.synthesis.figures import coverage_figure
+    def plot_coverage(self, gold: str | None = None):
+        """Codebook coverage: the answers each code received (codes no answer received
+        included). With `gold` (a column of manual codes), the semi-automatic coding curve
+        instead: the share auto-coded and its accuracy at each confidence threshold."""
+        from criteria_nlp.synthesis.figures import coverage_curve_figure, coverage_figure
 
         self._check_answers()
+        if gold is not None:
+            return coverage_curve_figure(self.evaluate(gold=gold, table="coverage"))
         return coverage_figure(self.answers_, self.codebook_)
 
     # ------------------------------------------------------------------ outputs
