@@ -257,12 +257,14 @@ class Synthesis:
         out["indicator_id"] = out["cluster"].map(indicators).fillna("")
         return out
 
-    def apply(self, answers: pd.DataFrame | str | Path, **columns) -> Synthesis:
+    def apply(self, answers: pd.DataFrame | str | Path, *, text: str | None = None, id: str | None = None,
+              language: str | None = None, city: str | None = None, group: str | None = None,
+              question: str | None = None) -> Synthesis:
         """A new wave of answers coded and grouped by this model (as `transform`), then
         described (keyphrases, representatives, drafts of the fitted groups on the new
         answers): a Synthesis with the same model whose answers_, groups_, codes_ and
         indicators_ are the new wave's, ready to compare, evaluate or write."""
-        config = self._wave_config(answers, columns)
+        config = self._wave_config(answers, dict(text=text, id=id, language=language, city=city, group=group, question=question))
         return self._apply_corpus(config, _corpus(answers, config))
 
     def _apply_corpus(self, config: RunConfig, corpus, decisions=None) -> Synthesis:
