@@ -130,6 +130,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
                                         all_languages=config.all_languages, seed=config.seed)
             analyser.close()  # the token analyses of every answer: hundreds of MB at 100,000 answers
             clusters, indicators, codes = described.clusters, described.indicators, described.codes
+            language = described.info.get("analyst_language") or "en"  # of the report and the workbook too
             state = state.with_rows(described.answers)
         answers = state.answers
         # Every output of the run is renamed into place together, once all are written:
@@ -143,7 +144,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
                 write_csv_atomic(outdir / "clusters.csv", clusters)
                 write_csv_atomic(outdir / "codes.csv", codes)
                 review = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, decision_report, codes,
-                                              extra_sheets={"Comparison": comparison})
+                                              extra_sheets={"Comparison": comparison}, language=language)
             with timer.stage("report"):
                 manifest = build_manifest(config, corpus, answers, embedder, discovery, timer.timings, embedding_stats)
                 manifest["review"] = review
@@ -155,7 +156,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
                 coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed)
                 write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
                                  projection_note=note, gold_col=config.gold_col, manifest=manifest,
-                                 correction=config.correction, seed=config.seed, indicators=indicators)
+                                 correction=config.correction, seed=config.seed, indicators=indicators, language=language)
             manifest["timings_seconds"] = dict(timer.timings)
             manifest["peak_rss_mb_after_stage"] = dict(timer.peak_rss_mb)
             write_json_atomic(outdir / "manifest.json", manifest)
