@@ -9,11 +9,18 @@ import pandas as pd
 import pytest
 
 from criteria_nlp.config import RunConfig
-from criteria_nlp.i18n import Localiser
+from criteria_nlp.i18n import UI_LANGUAGES, Localiser
 from criteria_nlp.pipeline.run import run_pipeline
 from criteria_nlp.review.importer import ReviewError, import_review
 from criteria_nlp.review.store import DecisionStore
-from criteria_nlp.review.workbook import ANSWER_COLUMNS, ANSWER_SHEET, GROUP_COLUMNS, GROUP_SHEET, README_SHEET
+from criteria_nlp.review.workbook import (
+    ANSWER_COLUMNS,
+    ANSWER_SHEET,
+    GROUP_COLUMNS,
+    GROUP_SHEET,
+    README_SHEET,
+    sheet_names,
+)
 
 ROWS = [
     ("f1", "un logement abordable", "fr"), ("f2", "le loyer est trop cher", "fr"), ("f3", "trouver du travail", "fr"),
@@ -151,3 +158,16 @@ def test_the_import_accepts_the_decision_words_of_any_language(two_workbooks, tm
     wb.save(tmp_path / "nl.xlsx")
     import_review(tmp_path / "nl.xlsx", project)
     assert [value["decision"] for kind, _, value in recorded(project) if kind == "group_decision"] == ["accept"]
+
+
+@pytest.mark.parametrize("language", UI_LANGUAGES)
+def test_every_language_gives_distinct_headers_and_valid_sheet_names(language):
+    """The import finds a column by its header and a sheet by its name: within a workbook
+    they must differ, in every language, and be names a spreadsheet accepts."""
+    loc = Localiser(language)
+    for columns in (GROUP_COLUMNS, ANSWER_COLUMNS):
+        headers = [loc.gettext(name) for name, _, _ in columns]
+        assert len(set(headers)) == len(headers), (language, headers)
+    names = list(sheet_names(loc).values())
+    assert len(set(names)) == len(names)
+    assert all(0 < len(n) <= 31 and not set(n) & set("[]:*?/\\") and not n.startswith("_") for n in names), names
