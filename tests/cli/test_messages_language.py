@@ -72,6 +72,6 @@ def test_the_installed_command_speaks_the_locale(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")}
     env.update(LANG="fr_FR.UTF-8", PYTHONPATH=str(ROOT / "src"))
     result = subprocess.run([sys.executable, "-m", "criteria_nlp.cli", "report", str(tmp_path / "nowhere")],
-                            env=env, capture_output=True, text=True, timeout=120)
+                            env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
     assert result.stderr.startswith("erreur : ") and "Traceback" not in result.stderr

@@ -4,7 +4,14 @@ for what a catalogue lacks, and the review words of every language."""
 import pytest
 
 from criteria_nlp.errors import InputError
-from criteria_nlp.i18n import UI_LANGUAGES, Localiser, check_language, decision_words, majority_language, no_code_words
+from criteria_nlp.i18n import (
+    UI_LANGUAGES,
+    Localiser,
+    check_language,
+    decision_words,
+    majority_language,
+    no_code_words,
+)
 from criteria_nlp.review.state import DECISIONS, NO_CODE
 
 NBSP, NNBSP = "\u00a0", "\u202f"

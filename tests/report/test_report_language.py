@@ -52,10 +52,10 @@ def reports():
 def visible_text(html: str) -> str:
     """What a reader sees of the page's own words: markup, citizen answers and the parts
     marked as English data (lang="en") taken out."""
-    html = re.sub(r"<style>.*?</style>", " ", html, flags=re.S)
-    html = re.sub(r'<[^>]+lang="en"[^>]*>.*?</(p|span)>', " ", html, flags=re.S)
-    html = re.sub(r'<(blockquote|td) class="answer"[^>]*>.*?</\1>', " ", html, flags=re.S)
-    html = re.sub(r"<title>.*?</title>", " ", html, flags=re.S)
+    html = re.sub(r"<style>.*?</style>", " ", html, flags=re.DOTALL)
+    html = re.sub(r'<[^>]+lang="en"[^>]*>.*?</(p|span)>', " ", html, flags=re.DOTALL)
+    html = re.sub(r'<(blockquote|td) class="answer"[^>]*>.*?</\1>', " ", html, flags=re.DOTALL)
+    html = re.sub(r"<title>.*?</title>", " ", html, flags=re.DOTALL)
     return unescape(re.sub(r"<[^>]+>", "\n", html))
 
 

@@ -38,7 +38,7 @@ def two_workbooks(tmp_path_factory):
     source = base / "answers.csv"
     pd.DataFrame(ROWS, columns=["id", "text", "language"]).to_csv(source, index=False)
     out = base / "out"
-    config = dict(input=source, outdir=out, embedder="tfidf", show_progress=False, n_clusters=3)
+    config = {"input": source, "outdir": out, "embedder": "tfidf", "show_progress": False, "n_clusters": 3}
     run_pipeline(RunConfig(**config, analyst_language="fr"))
     shutil.copy(out / "review.xlsx", base / "review-fr.xlsx")
     run_pipeline(RunConfig(**config, analyst_language="nl"))
@@ -84,7 +84,7 @@ def test_the_workbook_is_written_in_the_analysts_language(two_workbooks):
         assert [c.value for c in groups[1]] == [loc.gettext(name) for name, _, _ in GROUP_COLUMNS]
         assert [c.value for c in answers[1]] == [loc.gettext(name) for name, _, _ in ANSWER_COLUMNS]
         # One header per column in every language: the import finds columns by their header.
-        assert len(set(c.value for c in answers[1])) == len(ANSWER_COLUMNS)
+        assert len({c.value for c in answers[1]}) == len(ANSWER_COLUMNS)
         # The dropdown shows the language's decision words.
         formulas = [v.formula1 for v in groups.data_validations.dataValidation]
         assert f'"{",".join(loc.decision(d) for d in ("accept", "rename", "merge", "move", "reject"))}"' in formulas
