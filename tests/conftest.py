@@ -12,3 +12,12 @@ def e5_embedder(tmp_path_factory):
     embedder = E5Embedder(cache_dir=tmp_path_factory.mktemp("criteria-nlp-cache"))
     embedder.load()
     return embedder
+
+
+@pytest.fixture(autouse=True)
+def _english_terminal(monkeypatch):
+    """Terminal messages follow the locale: tests see the English ones, whatever the machine's
+    locale (tests of other languages set LANG themselves)."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")

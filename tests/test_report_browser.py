@@ -6,6 +6,7 @@ Skipped where /usr/bin/chromium or playwright is missing; `.ci/run` installs bot
 Never run `playwright install` (it downloads a browser build)."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def report_run(tmp_path_factory, e5_embedder):
     sample.loc[sample.index[0], "text"] = HOSTILE
     source = folder / "answers.csv"
     sample.to_csv(source, index=False)
-    result = run_pipeline(RunConfig(input=source, outdir=folder / "out", embedder="e5",
+    result = run_pipeline(RunConfig(input=source, outdir=folder / "out", embedder="e5", analyst_language="en",
                                       cache_dir=e5_embedder.cache_dir, show_progress=False, gold_col="manual_code"))
     return result
 
@@ -110,3 +111,80 @@ def test_report_renders_offline_in_chromium(playwright_api, report_run, tmp_path
         Path(keep).mkdir(parents=True, exist_ok=True)
         for name in ("report-top.png", "report-heatmap.png", "report-map.png", "report-full.png"):
             shutil.copy(tmp_path / name, Path(keep) / name)
+
+
+ARABIC = "أريد سكنا بسعر معقول قرب عملي"
+FRENCH_SECTIONS = ["Vue d'ensemble", "Couverture de la grille", "Bien-être et mal-être par code",
+                   "Codes, groupes de critères et projets d'indicateurs", "Comparaison : ce qui compte, et où",
+                   "Carte des réponses", "Évaluation par rapport au codage manuel (manual_code)"]
+
+
+@pytest.fixture(scope="module")
+def french_run(tmp_path_factory):
+    """A run (tfidf: no model needed) on demo answers from Mulhouse, Mechelen and Botkyrka,
+    written for a French-speaking analyst, with one answer in Arabic."""
+    folder = tmp_path_factory.mktemp("report-fr")
+    demo = pd.read_csv(Path(__file__).parents[1] / "corpora" / "demo" / "answers.csv", dtype=str, keep_default_na=False)
+    sample = demo[demo["city"].isin(["Mulhouse", "Mechelen", "Botkyrka"])].groupby("city", group_keys=False).head(40).copy()
+    # The language column of the form (the city's language): an answer typed in Arabic on the
+    # French form stays in the analysis, and so on the map and in its table.
+    sample["language"] = sample["gold_language"]
+    sample.loc[sample.index[1], "text"] = ARABIC
+    source = folder / "answers.csv"
+    sample.to_csv(source, index=False)
+    return run_pipeline(RunConfig(input=source, outdir=folder / "out", embedder="tfidf", analyst_language="fr",
+                                  show_progress=False, gold_col="manual_code"))
+
+
+def test_a_french_report_reads_french_in_chromium(playwright_api, french_run, tmp_path):
+    """What a French-speaking reader sees: French headings, navigation, table headers and
+    notes, no English word of the interface, the Arabic answer right-to-left; still no
+    request and no script."""
+    from babel.messages.pofile import read_po
+
+    from criteria_nlp.i18n import LOCALE_DIR
+
+    with (LOCALE_DIR / "fr" / "LC_MESSAGES" / "criteria_nlp.po").open("rb") as f:
+        catalogue = read_po(f)
+    english = set()
+    for message in catalogue:  # English interface phrases the French catalogue words differently
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        for msgid in ids:
+            for part in re.split(r"%\(\w+\)s|<[^>]+>|%%", msgid):
+                part = part.strip(" :;,.()")
+                if len(part.split()) >= 2 and not any(part in s for s in strings):
+                    english.add(part)
+    requests = []
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto((french_run.outdir / "report.html").resolve().as_uri(), wait_until="load")
+            assert page.locator("html").get_attribute("lang") == "fr"
+            assert page.title().startswith("Rapport criteria-nlp")
+            assert page.locator("h2").all_inner_texts() == FRENCH_SECTIONS
+            assert page.locator("nav a").all_inner_texts()[:2] == ["Vue d'ensemble", "Couverture de la grille"]
+            # The interface as rendered (answers and the parts marked English data left out).
+            interface = page.evaluate("""() => {
+                const clone = document.body.cloneNode(true);
+                clone.querySelectorAll('.answer, [lang=en], svg, style').forEach(e => e.remove());
+                return clone.innerText; }""")
+            leftovers = sorted(phrase for phrase in english if phrase in interface)
+            assert not leftovers, leftovers
+            assert "IC 95 %" in interface and "Réponses représentatives" in interface
+            # Right-to-left answer inside a left-to-right French page.
+            arabic = page.locator(".answer", has_text=ARABIC).first
+            assert arabic.evaluate("e => getComputedStyle(e).direction") == "rtl"
+            assert page.locator("html").evaluate("e => getComputedStyle(e).direction") == "ltr"
+            assert page.locator("script").count() == 0
+            page.screenshot(path=str(tmp_path / "report-fr.png"), full_page=False)
+        finally:
+            browser.close()
+    assert all(url.startswith(("file://", "data:")) for url in requests)
+    assert (tmp_path / "report-fr.png").stat().st_size > 10_000
+    keep = os.environ.get("CRITERIA_NLP_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "report-fr.png", Path(keep) / "report-fr.png")

@@ -47,6 +47,7 @@ def small_corpus(path, rows=SMALL):
 
 
 def run(path, outdir, **kw):
+    kw.setdefault("analyst_language", "en")  # these tests read the English workbook (the answers are mostly French)
     return run_pipeline(RunConfig(input=path, outdir=outdir, embedder="tfidf", show_progress=False, n_clusters=kw.pop("n_clusters", 4), **kw))
 
 

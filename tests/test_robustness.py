@@ -27,7 +27,7 @@ from criteria_nlp.cli.app import main
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 BAD = Path(__file__).parent / "data" / "bad"
-TFIDF = ["--embedder", "tfidf", "-q"]
+TFIDF = ["--embedder", "tfidf", "-q", "--analyst-language", "en"]  # the English workbook (the answers are mostly French)
 
 
 def _generator():

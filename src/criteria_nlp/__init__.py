@@ -76,6 +76,9 @@ _EXPORTS = {
     "cross_lingual_consistency": "evaluate",
     "LearnedAssigner": "assign.learned",
     "learned_assign": "assign.learned",
+    # the analyst's language (issue 16)
+    "Localiser": "i18n",
+    "localiser": "i18n",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -11,6 +11,7 @@ import typer
 from criteria_nlp import __version__
 from criteria_nlp.cli.options import echo_err
 from criteria_nlp.errors import CriteriaNLPError
+from criteria_nlp.i18n import MESSAGE_LANGUAGE, _
 
 app = typer.Typer(
     name="criteria-nlp",
@@ -47,42 +48,52 @@ def main(argv: list[str] | None = None) -> int:
     # on a busy 2-core machine: measured 6x slower e5 and 40x slower k-means under load. Set
     # before torch/scikit-learn load; a value set by the user wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # A command given --analyst-language speaks it on the terminal until main returns.
+    token = MESSAGE_LANGUAGE.set(None)
+    try:
+        return _main(argv)
+    finally:
+        MESSAGE_LANGUAGE.reset(token)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         code = app(args=argv, standalone_mode=False)
     except CriteriaNLPError as exc:
-        echo_err(f"error: {one_line(exc)}")
+        echo_err(_("error: %(message)s") % {"message": one_line(exc)})
         return 2
     except (typer.Exit, SystemExit) as exc:
         code = int(getattr(exc, "exit_code", getattr(exc, "code", 0)) or 0)
     except (typer.Abort, KeyboardInterrupt):
         code = INTERRUPTED
     except MemoryError:
-        echo_err("error: out of memory; try a smaller input, a smaller --batch-size, or a machine with more memory")
+        echo_err(_("error: out of memory; try a smaller input, a smaller --batch-size, or a machine with more memory"))
         return 1
     except Exception as exc:  # usage errors from typer's click, and OS errors on user paths
         # Duck-typed: recent typer versions vendor click, so its classes are not importable.
         if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
             command = getattr(getattr(exc, "ctx", None), "command_path", "criteria-nlp")
-            echo_err(f"error: {one_line(exc.format_message())} (see '{command} --help')")
+            echo_err(_("error: %(message)s (see '%(command)s --help')") % {"message": one_line(exc.format_message()), "command": command})
             return exc.exit_code
         if isinstance(exc, OSError):
             from criteria_nlp.io.folders import shown
 
             where = f"{shown(exc.filename)}: " if exc.filename else ""
             if exc.errno == errno.ENOSPC:
-                echo_err(f"error: {where}no space left on the device; free some space and try again (finished outputs were not replaced)")
+                echo_err(_("error: %(where)sno space left on the device; free some space and try again (finished outputs were not replaced)")
+                         % {"where": where})
             else:
-                echo_err(f"error: {where}{exc.strerror or one_line(exc)}")
+                echo_err(_("error: %(message)s") % {"message": f"{where}{exc.strerror or one_line(exc)}"})
             return 2
         if os.environ.get(DEBUG_ENV):
             raise
         # A bug, not the user's doing: still one line (the traceback with CRITERIA_NLP_DEBUG=1).
-        echo_err(f"error: internal error ({type(exc).__name__}: {one_line(exc)[:200]}); outputs of earlier runs are unchanged; "
-                 f"please report it with the command line (run again with {DEBUG_ENV}=1 for the details)")
+        echo_err(_("error: internal error (%(error)s); outputs of earlier runs are unchanged; please report it with the command line "
+                   "(run again with %(debug)s=1 for the details)") % {"error": f"{type(exc).__name__}: {one_line(exc)[:200]}", "debug": DEBUG_ENV})
         return 1
     # typer returns 130 (instead of raising) when Ctrl-C interrupts a command.
     if code == INTERRUPTED:
-        echo_err("interrupted (Ctrl-C): nothing was replaced; outputs of earlier runs are unchanged")
+        echo_err(_("interrupted (Ctrl-C): nothing was replaced; outputs of earlier runs are unchanged"))
         return INTERRUPTED
     return code if isinstance(code, int) else 0
 

@@ -78,6 +78,14 @@ ForceOpt = typer.Option(False, "--force", help="Write into a non-empty folder th
 def echo_err(message: str) -> None:
     typer.echo(message, err=True)
 IndicatorsOpt = typer.Option(None, "--indicators", help="Indicator library: a .yaml file extending the shipped one (or replacing it with 'replace: true'), or a library folder.")
-AnalystLanguageOpt = typer.Option(None, "--analyst-language", help="Language of the draft indicators (fr, nl, en, it, pt, el, lv, sv, ru, de, es; default: the answers' majority language).")
+AnalystLanguageOpt = typer.Option(None, "--analyst-language", help="Language of the draft indicators, the report, the review workbook and the messages (fr, nl, en, it, pt, el, lv, sv, ru, de, es; default: the answers' majority language; messages: the terminal's locale).")
+
+
+def speak(language: str | None) -> None:
+    """Terminal messages in `language` (--analyst-language) from now on, instead of the locale's."""
+    from criteria_nlp.i18n import MESSAGE_LANGUAGE, check_language
+
+    if language:
+        MESSAGE_LANGUAGE.set(check_language(language))
 AllLanguagesOpt = typer.Option(False, "--all-languages", help="Also draft each group in every language of its answers.")
 ModelOpt = typer.Option(None, "--model", help="A synthesis saved with --save-model (or Synthesis.save): code the answers with it, nothing refitted.")

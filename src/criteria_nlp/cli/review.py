@@ -20,6 +20,7 @@ def review_import(
 ):
     """Validate a review workbook and record its decisions in OUTDIR/decisions.jsonl (append-only).
     The next 'run' on the same OUTDIR applies them."""
+    from criteria_nlp.i18n import messages
     from criteria_nlp.io.lock import outdir_lock
     from criteria_nlp.io.outputs import SNAPSHOT_DIR
     from criteria_nlp.review.importer import ReviewError, import_review
@@ -28,9 +29,8 @@ def review_import(
         raise ReviewError(f"{project}: no such project folder; give the -o folder of 'criteria-nlp run' as --project")
     with outdir_lock(project, create=False, requires=(SNAPSHOT_DIR,)):
         result = import_review(workbook, project, analyst=analyst, overwrite=overwrite)
-    counts = result.counts
-    echo_err(
-        f"recorded {counts['group_decision']} group decision(s), {counts['answer_override']} answer override(s), "
-        f"{counts['group_note'] + counts['answer_note']} note(s) -> {project / 'decisions.jsonl'}; "
-        f"run 'criteria-nlp run ... -o {project}' again to apply them"
-    )
+    counts, loc = result.counts, messages()
+    echo_err(loc.gettext("recorded %(groups)s group decision(s), %(answers)s answer override(s), %(notes)s note(s) -> %(path)s; "
+                         "run 'criteria-nlp run ... -o %(project)s' again to apply them")
+             % {"groups": loc.integer(counts["group_decision"]), "answers": loc.integer(counts["answer_override"]),
+                "notes": loc.integer(counts["group_note"] + counts["answer_note"]), "path": project / "decisions.jsonl", "project": project})

@@ -35,6 +35,7 @@ from criteria_nlp.cli.options import (
     TopKOpt,
     TrainOpt,
     echo_err,
+    speak,
 )
 from criteria_nlp.config import DEFAULT_MIN_CONFIDENCE
 
@@ -77,9 +78,11 @@ def run(
     With --model, INPUT is coded and grouped by a saved synthesis (nothing refitted; its
     settings win over the command's), then described, compared and written the same way."""
     from criteria_nlp.config import RunConfig
+    from criteria_nlp.i18n import messages
     from criteria_nlp.io.folders import check_output_argument
     from criteria_nlp.synthesis.commands import run_command
 
+    speak(analyst_language)
     result = run_command(RunConfig(
         input=input, outdir=check_output_argument(outdir), force=force, text_col=text_col, id_col=id_col, lang_col=lang_col,
         city_col=city_col, group_col=group_col, question_col=question_col, codebook=codebook,
@@ -91,14 +94,18 @@ def run(
     ), model=model, save_model=save_model)
     counts = result.manifest["counts"]
     if not quiet:
+        loc = messages()
+        _ = loc.gettext
         for warning in result.manifest["input"].get("warnings", []):
-            echo_err(f"warning: {warning}")
-        echo_err(
-            f"{counts['answers']} answers ({counts['skipped']} empty rows skipped, {counts['non_answers']} non-answers), "
-            f"{counts['coded']} coded, {counts['abstained']} left for review, {counts['clusters']} clusters "
-            f"-> {result.outdir}"
-        )
+            echo_err(_("warning: %(message)s") % {"message": warning})
+        number = {key: loc.integer(value) for key, value in counts.items() if isinstance(value, int)}
+        echo_err(loc.ngettext(
+            "%(answers)s answer (%(skipped)s empty rows skipped, %(non_answers)s non-answers), %(coded)s coded, "
+            "%(abstained)s left for review, %(clusters)s clusters -> %(outdir)s",
+            "%(answers)s answers (%(skipped)s empty rows skipped, %(non_answers)s non-answers), %(coded)s coded, "
+            "%(abstained)s left for review, %(clusters)s clusters -> %(outdir)s", counts["answers"]) % {**number, "outdir": result.outdir})
         review = result.manifest.get("review", {})
         if review.get("decisions_recorded"):
             applied = ", ".join(f"{n} {status}" for status, n in sorted(review.get("decisions_report", {}).items()))
-            echo_err(f"analyst decisions re-applied: {applied} (details in {result.outdir / 'decisions_report.csv'})")
+            echo_err(_("analyst decisions re-applied: %(applied)s (details in %(path)s)")
+                     % {"applied": applied, "path": result.outdir / "decisions_report.csv"})

@@ -50,6 +50,7 @@ from criteria_nlp.describe.valence import (
     ValenceClassifier,
     library_valence_texts,
 )
+from criteria_nlp.i18n import gettext_noop as N_
 from criteria_nlp.vectors import unit_rows
 
 LEVELS = (1, 2, 3, 4, 5)
@@ -58,10 +59,13 @@ INDICATOR_COLUMNS = (
     + [f"level_{k}" for k in LEVELS] + [f"quotes_{k}" for k in LEVELS] + [f"level_{k}_ids" for k in LEVELS]
     + ["status", "match", "verified", "note"]
 )
-DRAFT_NOTE = "DRAFT: chosen from the indicator library, to validate with the citizen group before any use"
-UNMATCHED_NOTE = ("no indicator of the library fits this group well enough: its most central answer stands in for a name "
-                  "and its best answers are quoted instead of levels")
-UNVERIFIED_NOTE = "this wording has not been checked by a native speaker yet"
+# Notes stored in English in indicators.csv; the report and the workbook show them translated.
+DRAFT_NOTE = N_("DRAFT: chosen from the indicator library, to validate with the citizen group before any use")
+UNMATCHED_NOTE = N_("no indicator of the library fits this group well enough: its most central answer stands in for a name "
+                    "and its best answers are quoted instead of levels")
+UNVERIFIED_NOTE = N_("this wording has not been checked by a native speaker yet")
+ANALYST_NAME_NOTE = N_("name given by an analyst")
+STATUS_NAMES = {"draft": N_("draft"), "draft-unmatched": N_("no fitting indicator")}  # each status as a person reads it
 FALLBACK_LANGUAGE = "en"
 MATCH_SAMPLE = 40          # most central answers of a group that decide its indicator
 MAX_QUOTED = 3             # answers quoted per level
@@ -331,7 +335,7 @@ class IndicatorDrafter:
             quoted = levels.get(k, [])
             row[f"quotes_{k}"] = " ; ".join(_quote(texts[r], answer_languages[r], ids[r]) for r in quoted)
             row[f"level_{k}_ids"] = " ".join(ids[r] for r in quoted)
-        notes = [DRAFT_NOTE] + ([UNVERIFIED_NOTE] if not wording.verified else []) + (["name given by an analyst"] if analyst_name else [])
+        notes = [DRAFT_NOTE] + ([UNVERIFIED_NOTE] if not wording.verified else []) + ([ANALYST_NAME_NOTE] if analyst_name else [])
         if choice.switched:
             notes.append(f"the answers point to component {indicator.component} rather than to the group's code {desc.code}: check the code")
         row["note"] = "; ".join(notes)

@@ -76,8 +76,11 @@ class IndicatorLibrary:
 def check_analyst_language(language: str | None, library: IndicatorLibrary) -> None:
     """Refuse, before any work, a draft language the library is not written in."""
     if language and language not in library.languages:
-        raise IndicatorLibraryError(f"--analyst-language '{language}': the indicator library is written in "
-                                    f"{', '.join(library.languages)}; choose one of them (or add the language to the library)")
+        from criteria_nlp.i18n import _
+
+        raise IndicatorLibraryError(_("--analyst-language '%(language)s': the indicator library is written in %(languages)s; "
+                                      "choose one of them (or add the language to the library)")
+                                    % {"language": language, "languages": ", ".join(library.languages)})
 
 
 def load_library(spec: str | Path | None = None) -> IndicatorLibrary:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from criteria_nlp.config import DEFAULT_MAX_UNASSIGNED
 from criteria_nlp.discover.discoverer import cluster_summary, discover_within_codes
+from criteria_nlp.i18n import gettext_noop as N_
 from criteria_nlp.vectors import centre_by_language
 
 
@@ -33,5 +34,5 @@ def discover_groups(rows: pd.DataFrame, vectors: np.ndarray, *, max_unassigned: 
     if len(clusters):
         clusters.insert(2, "code", clusters["cluster"].map(dict(zip(groups["cluster"], groups["code"]))).fillna(""))
     choices = {code or "(uncoded)": choice for code, choice in groups.drop_duplicates("code")[["code", "k_choice"]].itertuples(index=False)}
-    info = DiscoveryInfo(int(len(groups)), "criteria groups found inside each code and among uncoded answers", choices)
+    info = DiscoveryInfo(int(len(groups)), N_("criteria groups found inside each code and among uncoded answers"), choices)
     return labels, clusters, info

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from criteria_nlp.errors import InputError
+from criteria_nlp.i18n import _
 from criteria_nlp.io.tables import dedupe_columns, read_table
 
 # Columns the pipeline writes; input columns with these names are kept as input_<name>.
@@ -130,8 +131,11 @@ def resolve_columns(
     def require(option: str, column: str) -> str:
         if column not in found:
             close = [c for c in found if c.casefold() == column.strip().casefold()]
-            hint = f"; did you mean '{_short(close[0])}'? " if close else "; "
-            raise InputError(f"{source}: no column '{column}' ({option}){hint}columns found: {listing}")
+            if close:
+                raise InputError(_("%(source)s: no column '%(column)s' (%(option)s); did you mean '%(close)s'? columns found: %(listing)s")
+                                 % {"source": source, "column": column, "option": option, "close": _short(close[0]), "listing": listing})
+            raise InputError(_("%(source)s: no column '%(column)s' (%(option)s); columns found: %(listing)s")
+                             % {"source": source, "column": column, "option": option, "listing": listing})
         return column
 
     def optional(option: str, column: str | None, default: str) -> str | None:
@@ -192,7 +196,7 @@ def corpus_from_table(frame: pd.DataFrame, path: Path, info: dict, *, text_col: 
     checksum = info.pop("sha256", None)
     info.setdefault("warnings", [])
     if frame.shape[1] == 0:
-        raise InputError(f"{path.name}: the file is empty; it needs a header row and at least one answer")
+        raise InputError(_("%(file)s: the file is empty; it needs a header row and at least one answer") % {"file": path.name})
     requested = {
         "--text-col": text_col, "--id-col": id_col or "id", "--lang-col": lang_col or "language",
         "--city-col": city_col or "city", "--group-col": group_col or "group", "--question-col": question_col or "question",
@@ -208,7 +212,7 @@ def corpus_from_table(frame: pd.DataFrame, path: Path, info: dict, *, text_col: 
     _refuse_uncomputed(info, columns, path.name)
     n_rows = len(frame)
     if n_rows == 0:
-        raise InputError(f"{path.name}: the file has a header but no rows; add answers below the header")
+        raise InputError(_("%(file)s: the file has a header but no rows; add answers below the header") % {"file": path.name})
 
     canonical = pd.DataFrame(index=frame.index)
     if columns.id is None:
@@ -237,7 +241,7 @@ def corpus_from_table(frame: pd.DataFrame, path: Path, info: dict, *, text_col: 
     skipped = canonical.loc[empty, ["id", "text"]].assign(reason="empty answer")
     answers = canonical.loc[~empty].reset_index(drop=True)
     if answers.empty:
-        raise InputError(f"{path.name}: no non-empty answer in column '{columns.text}'; check --text-col")
+        raise InputError(_("%(file)s: no non-empty answer in column '%(column)s'; check --text-col") % {"file": path.name, "column": columns.text})
     return Corpus(
         answers=answers,
         skipped=skipped.reset_index(drop=True),

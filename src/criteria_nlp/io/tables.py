@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from criteria_nlp.errors import InputError
+from criteria_nlp.i18n import _
 from criteria_nlp.io.decoding import (
     decode_text,
     describe_binary,
@@ -446,17 +447,17 @@ def read_input(path: str | Path, text: bool = False) -> tuple[bytes, str]:
     try:
         stream = open(path, "rb")
     except FileNotFoundError:
-        raise InputError(f"{shown(path)}: no such file") from None
+        raise InputError(_("%(path)s: no such file") % {"path": shown(path)}) from None
     except IsADirectoryError:
-        raise InputError(f"{shown(path)}: is a folder; give the answers file") from None
+        raise InputError(_("%(path)s: is a folder; give the answers file") % {"path": shown(path)}) from None
     except OSError as exc:
-        raise InputError(f"{shown(path)}: cannot be read ({exc.strerror or exc})") from None
+        raise InputError(_("%(path)s: cannot be read (%(reason)s)") % {"path": shown(path), "reason": exc.strerror or exc}) from None
     digest, parts, size = hashlib.sha256(), [], 0
     with stream:
         try:
             stat = os.fstat(stream.fileno())
             if statmod.S_ISDIR(stat.st_mode):
-                raise InputError(f"{shown(path)}: is a folder; give the answers file")
+                raise InputError(_("%(path)s: is a folder; give the answers file") % {"path": shown(path)})
             if statmod.S_ISREG(stat.st_mode) and stat.st_size > limit:
                 raise InputError(too_large(name, "the file"))
             while True:
@@ -473,7 +474,7 @@ def read_input(path: str | Path, text: bool = False) -> tuple[bytes, str]:
                 if size > limit:
                     raise InputError(too_large(name, "the input"))
         except IsADirectoryError:
-            raise InputError(f"{shown(path)}: is a folder; give the answers file") from None
+            raise InputError(_("%(path)s: is a folder; give the answers file") % {"path": shown(path)}) from None
         except OSError as exc:
             raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     return b"".join(parts), digest.hexdigest()

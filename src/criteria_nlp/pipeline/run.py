@@ -199,6 +199,7 @@ def write_run(outdir: Path, fitted: FittedRun) -> RunResult:
     config, timer, codebook = fitted.config, fitted.timer, fitted.inputs.codebook
     corpus, decisions, state = fitted.inputs.corpus, fitted.inputs.decisions, fitted.state
     answers, clusters, indicators, codes = state.answers, fitted.clusters, fitted.indicators, fitted.codes
+    language = fitted.described_info.get("analyst_language") or "en"  # of the report and the workbook too
     with output_transaction(outdir):
         with timer.stage("compare"):
             comparison = write_comparison(outdir, answers, codebook=codebook, clusters=clusters, correction=config.correction)
@@ -208,7 +209,7 @@ def write_run(outdir: Path, fitted: FittedRun) -> RunResult:
             write_csv_atomic(outdir / "clusters.csv", clusters)
             write_csv_atomic(outdir / "codes.csv", codes)
             review = write_review_outputs(outdir, answers, indicators, clusters, codebook, decisions, fitted.decision_report, codes,
-                                          extra_sheets={"Comparison": comparison})
+                                          extra_sheets={"Comparison": comparison}, language=language)
         with timer.stage("report"):
             manifest = build_manifest(config, corpus, answers, fitted.embedder, fitted.discovery, timer.timings, fitted.embedding_stats)
             manifest["review"] = review
@@ -220,7 +221,7 @@ def write_run(outdir: Path, fitted: FittedRun) -> RunResult:
             coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed)
             write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
                              projection_note=note, gold_col=config.gold_col, manifest=manifest,
-                             correction=config.correction, seed=config.seed, indicators=indicators)
+                             correction=config.correction, seed=config.seed, indicators=indicators, language=language)
         manifest["timings_seconds"] = dict(timer.timings)
         manifest["peak_rss_mb_after_stage"] = dict(timer.peak_rss_mb)
         write_json_atomic(outdir / "manifest.json", manifest)

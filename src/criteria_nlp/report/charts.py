@@ -10,7 +10,7 @@ on the map). Every string placed in the SVG goes through markupsafe.escape.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from markupsafe import Markup, escape
@@ -104,8 +104,11 @@ def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[
 
 def diverging_bars(labels: Sequence[str], values: Sequence[float], *, titles: Sequence[str], strong: Sequence[bool],
                    label: str, limit: float | None = None, axis_label: str = "", label_width: int = 330,
-                   bar_height: int = 20, width: int = 760, css_class: str = "bars") -> Markup:
-    """Horizontal bars left/right of zero; `strong` bars are solid, the others pale."""
+                   bar_height: int = 20, width: int = 760, css_class: str = "bars",
+                   number: Callable[[float], str] | None = None, not_significant: str = "n.s.") -> Markup:
+    """Horizontal bars left/right of zero; `strong` bars are solid, the others pale (marked
+    `not_significant`); `number` writes the values (the report's locale)."""
+    number = number or _fmt
     values = [float(v) for v in values]
     limit = limit or max([abs(v) for v in values if np.isfinite(v)] + [1.0])
     gutter = 70  # room for the values of the longest negative bars
@@ -127,7 +130,7 @@ def diverging_bars(labels: Sequence[str], values: Sequence[float], *, titles: Se
                      f'<rect x="{x:.1f}" y="{y + 2}" width="{max(extent, 1):.1f}" height="{bar_height - 4}" fill="{fill}">'
                      f'<title>{escape(title)}</title></rect>'
                      f'<text x="{(x + extent + 4) if value >= 0 else (x - 4):.1f}" y="{y + bar_height / 2 + 3:.1f}" '
-                     f'text-anchor="{"start" if value >= 0 else "end"}" fill="#333">{_fmt(value)}{"" if solid else " (n.s.)"}</text></g>')
+                     f'text-anchor="{"start" if value >= 0 else "end"}" fill="#333">{escape(number(value))}{"" if solid else escape(f" ({not_significant})")}</text></g>')
     parts.append(f'<text x="{zero:.1f}" y="{height - 6}" text-anchor="middle" fill="#333">{escape(axis_label)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -135,8 +138,11 @@ def diverging_bars(labels: Sequence[str], values: Sequence[float], *, titles: Se
 
 def share_bars(labels: Sequence[str], shares: Sequence[float], lows: Sequence[float], highs: Sequence[float], *,
                titles: Sequence[str], colours: Sequence[str], label: str, label_width: int = 300, bar_height: int = 16,
-               width: int = 760, reference: float | None = None, css_class: str = "bars") -> Markup:
-    """Horizontal share bars (0-100 %) with their confidence interval as a whisker."""
+               width: int = 760, reference: float | None = None, css_class: str = "bars",
+               percent: Callable[[float, int], str] | None = None) -> Markup:
+    """Horizontal share bars (0-100 %) with their confidence interval as a whisker; `percent`
+    writes the shares (the report's locale)."""
+    percent = percent or (lambda value, digits: f"{value * 100:.{digits}f} %")
     top = max([h for h in highs if np.isfinite(h)] + [s for s in shares if np.isfinite(s)] + [0.01])
     if reference is not None:
         top = max(top, reference)
@@ -155,12 +161,12 @@ def share_bars(labels: Sequence[str], shares: Sequence[float], lows: Sequence[fl
             ym = y + bar_height / 2
             parts.append(f'<line x1="{x1:.1f}" y1="{ym:.1f}" x2="{x2:.1f}" y2="{ym:.1f}" stroke="#222"/>')
         parts.append(f'<text x="{label_width + max(w, high / top * plot if np.isfinite(high) else 0) + 4:.1f}" '
-                     f'y="{y + bar_height / 2 + 3:.1f}" fill="#333">{share * 100:.1f} %</text></g>')
+                     f'y="{y + bar_height / 2 + 3:.1f}" fill="#333">{escape(percent(share, 1))}</text></g>')
     if reference is not None:
         x = label_width + reference / top * plot
         parts.append(f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{height - 20}" stroke="#666" stroke-dasharray="4 3"/>')
-    parts.append(f'<text x="{label_width}" y="{height - 6}" fill="#333">0 %</text>'
-                 f'<text x="{label_width + plot:.1f}" y="{height - 6}" text-anchor="end" fill="#333">{top * 100:.0f} %</text></svg>')
+    parts.append(f'<text x="{label_width}" y="{height - 6}" fill="#333">{escape(percent(0.0, 0))}</text>'
+                 f'<text x="{label_width + plot:.1f}" y="{height - 6}" text-anchor="end" fill="#333">{escape(percent(top, 0))}</text></svg>')
     return Markup("".join(parts))
 
 

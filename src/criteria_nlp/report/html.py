@@ -19,6 +19,8 @@ import pandas as pd
 
 from criteria_nlp import __version__
 from criteria_nlp.config import DEFAULT_ALPHA, DEFAULT_CORRECTION
+from criteria_nlp.describe.drafting import STATUS_NAMES as INDICATOR_STATUSES
+from criteria_nlp.i18n import Localiser, localiser
 from criteria_nlp.io.outputs import write_text_atomic
 from criteria_nlp.prepare.questions import question_kind
 from criteria_nlp.report import charts
@@ -44,6 +46,23 @@ MAX_TABLE_ROWS = 2000
 RESIDUAL_LEGEND = [(charts.diverging_colour(v), f"{v:+g}" if v else "0") for v in (-4, -2, 0, 2, 4)]
 
 
+ENGLISH = Localiser("en")
+
+
+def _(message: str) -> str:
+    """Marks a message for extraction only; it is translated where it is shown."""
+    return message
+
+
+# Row reasons and dimensions, as the report names them (translated when shown).
+DIMENSION_NAMES = {"language": _("language"), "city": _("city"), "group": _("group"), "question": _("question")}
+SKIP_REASONS = {"empty answer": _("empty answer")}  # io.corpus's reasons
+METRIC_COLUMNS = {"language": _("language"), "n": _("answers"), "accuracy": _("accuracy"), "macro_f1": _("macro-F1"),
+                  "coverage": _("coverage"), "code": _("code"), "support": _("support"), "precision": _("precision"),
+                  "recall": _("recall"), "f1": _("F1")}
+QUESTION_KINDS = {"wellbeing": _("well-being"), "illbeing": _("ill-being"), "action": _("action")}
+
+
 def render_report(
     answers: pd.DataFrame,
     *,
@@ -56,39 +75,59 @@ def render_report(
     metrics: dict | None = None,
     gold_col: str | None = None,
     manifest: dict | None = None,
-    label_language: str = "en",
-    title: str = "criteria-nlp report",
+    language: str = "en",
+    label_language: str | None = None,
+    title: str | None = None,
     alpha: float = DEFAULT_ALPHA,
     correction: str = DEFAULT_CORRECTION,
     seed: int = 0,
 ) -> str:
-    """The report's HTML. `answers` is the answers table (one row per answer with id, text,
-    language, code, cluster, status and optional city/group/question)."""
+    """The report's HTML in `language` (headings, texts, numbers, codebook labels; the
+    answers stay as written). `answers` is the answers table (one row per answer with id,
+    text, language, code, cluster, status and optional city/group/question)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
+    loc = localiser(language)
+    _ = loc.gettext
     answers = _normalised_answers(answers)
-    labels = _code_labels(answers, codebook, label_language)
+    labels = _code_labels(answers, codebook, label_language or language, loc)
     cluster_labels = _cluster_labels(clusters)
     if comparison is None:
         comparison = compare_all(answers, alpha=alpha, correction=correction, labels=labels, cluster_labels=cluster_labels)
-    families = _families(answers, codebook, label_language)
+    comparison = _relabelled(comparison, labels)
+    families = _families(answers, codebook, label_language or language)
     context = {
-        "title": title,
+        "title": title or _("criteria-nlp report"),
         "version": __version__,
-        "overview": _overview(answers, manifest),
-        "coverage": _coverage(answers, codebook, labels, families, label_language),
-        "balance": _balance(comparison, labels),
-        "codes": _code_sections(answers, comparison, clusters, indicators, codebook, labels, label_language),
-        "comparisons": _comparisons(comparison, labels, alpha, correction),
-        "map": _map(answers, coords, projection_note, labels, families, seed),
-        "evaluation": _evaluation(metrics, gold_col, labels) if metrics else None,
-        "alpha": alpha,
-        "correction": {"fdr_bh": "Benjamini-Hochberg (false discovery rate)", "holm": "Holm (family-wise error rate)"}.get(correction, correction),
+        "lang": loc.language,
+        "overview": _overview(answers, manifest, loc),
+        "coverage": _coverage(answers, codebook, labels, families, loc),
+        "balance": _balance(comparison, labels, loc),
+        "codes": _code_sections(answers, comparison, clusters, indicators, codebook, labels, loc),
+        "comparisons": _comparisons(comparison, labels, loc),
+        "map": _map(answers, coords, projection_note, labels, families, seed, loc),
+        "evaluation": _evaluation(metrics, gold_col, labels, loc) if metrics else None,
+        "alpha": loc.decimal(alpha, 2),
+        "correction": {"fdr_bh": _("Benjamini-Hochberg (false discovery rate)"),
+                       "holm": _("Holm (family-wise error rate)")}.get(correction, correction),
     }
-    env = Environment(loader=PackageLoader("criteria_nlp", "templates"), autoescape=select_autoescape(default=True, default_for_string=True))
-    env.filters["pct"] = _pct
-    env.filters["num"] = _num
+    env = Environment(loader=PackageLoader("criteria_nlp", "templates"), autoescape=select_autoescape(default=True, default_for_string=True),
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(loc.catalogue, newstyle=True)
+    env.filters["pct"] = lambda value, digits=1: _pct(value, digits, loc)
+    env.filters["num"] = lambda value, digits=2: _num(value, digits, loc=loc)
     return env.get_template(TEMPLATE).render(**context)
+
+
+def _relabelled(comparison: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """The comparison with the code rows labelled in the report's language (compare.csv keeps
+    its English labels: it is read by programs)."""
+    if comparison is None or comparison.empty or "level" not in comparison.columns:
+        return comparison
+    codes = comparison["level"] == "code"
+    comparison = comparison.copy()
+    comparison.loc[codes, "label"] = [labels.get(item, label) for item, label in zip(comparison.loc[codes, "item"], comparison.loc[codes, "label"])]
+    return comparison
 
 
 def write_report(path: Path, answers: pd.DataFrame, **kwargs) -> Path:
@@ -97,47 +136,50 @@ def write_report(path: Path, answers: pd.DataFrame, **kwargs) -> Path:
     return path
 
 
-def _overview(answers: pd.DataFrame, manifest: dict | None) -> dict:
+def _overview(answers: pd.DataFrame, manifest: dict | None, loc: Localiser = ENGLISH) -> dict:
+    _ = loc.gettext
     manifest = manifest or {}
     counts = manifest.get("counts", {})
     status = answers["status"] if "status" in answers.columns else pd.Series("answer", index=answers.index)
     is_answer = status == "answer"
     coded = is_answer & (answers["code"] != "")
     skipped = counts.get("skipped_by_reason", {}) or {}
-    not_coded = [{"reason": reason, "rows": int(n), "note": "row left out before analysis"} for reason, n in skipped.items()]
+    not_coded = [{"reason": _(SKIP_REASONS[reason]) if reason in SKIP_REASONS else reason, "rows": int(n),
+                  "note": _("row left out before analysis")} for reason, n in skipped.items()]
     if (status == "non_answer").any():
         examples = ", ".join(f"“{t}”" for t in answers.loc[status == "non_answer", "text"].value_counts().head(6).index)
-        not_coded.append({"reason": "non-answer", "rows": int((status == "non_answer").sum()),
-                          "note": f"kept in answers.csv without a code: {examples}"})
+        not_coded.append({"reason": _("non-answer"), "rows": int((status == "non_answer").sum()),
+                          "note": _("kept in answers.csv without a code: %(examples)s") % {"examples": examples}})
     if (status == "other_language").any():
-        not_coded.append({"reason": "other language", "rows": int((status == "other_language").sum()),
-                          "note": "in a language outside the configured ones: kept in answers.csv without a code"})
+        not_coded.append({"reason": _("other language"), "rows": int((status == "other_language").sum()),
+                          "note": _("in a language outside the configured ones: kept in answers.csv without a code")})
     if "duplicate_of" in answers.columns:
         # duplicate_of is a group id shared by the copies of one criterion (text.duplicate_groups).
         groups = answers.loc[is_answer, "duplicate_of"].astype(str)
         duplicates = int(groups[groups != ""].duplicated().sum())
         if duplicates:
-            not_coded.append({"reason": "duplicate (counted)", "rows": duplicates,
-                              "note": "the same criterion written again; each copy counts, as in SPIRAL"})
+            not_coded.append({"reason": _("duplicate (counted)"), "rows": duplicates,
+                              "note": _("the same criterion written again; each copy counts, as in SPIRAL")})
     breakdowns = []
     for column in ("language", "city", "group", "question"):
         if column in answers.columns and answers[column].astype(str).ne("").any():
-            values = answers.loc[is_answer, column].astype(str).replace("", "(none)").value_counts()
+            values = answers.loc[is_answer, column].astype(str).replace("", _("(none)")).value_counts()
             rows = [{"value": k, "count": int(v), "share": v / max(1, is_answer.sum()),
-                     "note": question_kind(k) if column == "question" else ""} for k, v in values.items()]
-            breakdowns.append({"name": column, "rows": rows})
+                     "note": _(QUESTION_KINDS[question_kind(k)]) if column == "question" and question_kind(k) else ""} for k, v in values.items()]
+            breakdowns.append({"name": column, "title": _(DIMENSION_NAMES[column]), "rows": rows})
     model = manifest.get("model", {})
     parameters = manifest.get("parameters", {})
+    created = manifest.get("created", "")
     run = [(k, v) for k, v in [
-        ("criteria-nlp version", manifest.get("version", __version__)),
-        ("embedding model", model.get("model_id", "")),
-        ("codebook", parameters.get("codebook", "")),
-        ("minimum confidence", parameters.get("min_confidence", "")),
-        ("seed", manifest.get("seed", "")),
-        ("input", manifest.get("input", {}).get("path", "")),
-        ("input SHA-256", manifest.get("input", {}).get("sha256", "")),
-        ("criteria groups", manifest.get("clustering", {}).get("choice", "")),
-        ("created", manifest.get("created", "")),
+        (_("criteria-nlp version"), manifest.get("version", __version__)),
+        (_("embedding model"), model.get("model_id", "")),
+        (_("codebook"), parameters.get("codebook", "")),
+        (_("minimum confidence"), _num(parameters.get("min_confidence"), 2, loc=loc) if parameters.get("min_confidence") not in ("", None) else ""),
+        (_("seed"), manifest.get("seed", "")),
+        (_("input"), manifest.get("input", {}).get("path", "")),
+        (_("input SHA-256"), manifest.get("input", {}).get("sha256", "")),
+        (_("criteria groups"), loc.gettext_parts(manifest.get("clustering", {}).get("choice", ""))),
+        (_("created"), loc.date(created) if created else ""),
     ] if v not in ("", None)]
     n_answers = int(is_answer.sum())
     return {
@@ -156,7 +198,8 @@ def _overview(answers: pd.DataFrame, manifest: dict | None) -> dict:
     }
 
 
-def _coverage(answers, codebook, labels, families, label_language) -> dict:
+def _coverage(answers, codebook, labels, families, loc: Localiser = ENGLISH) -> dict:
+    _ = loc.gettext
     rows = answers[answers["status"] == "answer"]
     n = len(rows)
     counts = rows["code"].replace("", NO_CODE_ITEM).value_counts()
@@ -173,10 +216,11 @@ def _coverage(answers, codebook, labels, families, label_language) -> dict:
         row["ci_low"], row["ci_high"] = lo, hi
     chart_rows = [r for r in table if r["count"]]
     chart = charts.share_bars(
-        [f"{r['code']} {r['label']}" if r["code"] != NO_CODE_ITEM else "no code (left for review)" for r in chart_rows],
+        [f"{r['code']} {r['label']}" if r["code"] != NO_CODE_ITEM else labels[NO_CODE_ITEM] for r in chart_rows],
         [r["share"] for r in chart_rows], [r["ci_low"] for r in chart_rows], [r["ci_high"] for r in chart_rows],
-        titles=[f"{r['code']} {r['label']}: {r['count']} answers ({_pct(r['share'])}, 95 % CI {_pct(r['ci_low'])}-{_pct(r['ci_high'])})" for r in chart_rows],
-        colours=[r["colour"] for r in chart_rows], label="Share of answers per code, with 95 % Wilson intervals",
+        titles=[_share_title(f"{r['code']} {r['label']}" if r["code"] != NO_CODE_ITEM else labels[NO_CODE_ITEM], r, loc) for r in chart_rows],
+        colours=[r["colour"] for r in chart_rows], label=_("Share of answers per code, with 95 % Wilson intervals"),
+        percent=lambda value, digits: _pct(value, digits, loc),
     ) if chart_rows else None
     unassigned = next(r for r in table if r["code"] == NO_CODE_ITEM)
     family_rows = []
@@ -192,7 +236,15 @@ def _coverage(answers, codebook, labels, families, label_language) -> dict:
     }
 
 
-def _balance(comparison: pd.DataFrame, labels) -> dict | None:
+def _share_title(name: str, row: dict, loc: Localiser) -> str:
+    return loc.ngettext("%(name)s: %(count)s answer (%(share)s, 95 %% CI %(low)s–%(high)s)",
+                        "%(name)s: %(count)s answers (%(share)s, 95 %% CI %(low)s–%(high)s)", row["count"]) % {
+        "name": name, "count": loc.integer(row["count"]), "share": _pct(row["share"], 1, loc),
+        "low": _pct(row["ci_low"], 1, loc), "high": _pct(row["ci_high"], 1, loc)}
+
+
+def _balance(comparison: pd.DataFrame, labels, loc: Localiser = ENGLISH) -> dict | None:
+    _ = loc.gettext
     rows = comparison[(comparison["by"] == "all") & (comparison["level"] == "code") & (comparison["item"] != NO_CODE_ITEM)]
     rows = rows[(rows["n_wellbeing"].fillna(0) + rows["n_illbeing"].fillna(0)) > 0]
     if rows.empty:
@@ -205,15 +257,18 @@ def _balance(comparison: pd.DataFrame, labels) -> dict | None:
               "clear": bool(c)} for r, c in zip(rows.itertuples(), clear)]
     chart = charts.diverging_bars(
         [f"{r['code']} {r['label']}" for r in table], score.tolist(),
-        titles=[f"{r['code']} {r['label']}: {r['wellbeing']} well-being vs {r['illbeing']} ill-being answers "
-                f"(well-being share {_pct(r['share'])}, 95 % CI {_pct(r['ci_low'])}-{_pct(r['ci_high'])})" for r in table],
-        strong=clear.tolist(), limit=1.0, label="Well-being minus ill-being answers per code, as a share of both",
-        axis_label="← more ill-being answers · more well-being answers →", css_class="bars balance",
+        titles=[_("%(code)s %(label)s: %(wellbeing)s well-being vs %(illbeing)s ill-being answers "
+                  "(well-being share %(share)s, 95 %% CI %(low)s–%(high)s)") % {
+                    "code": r["code"], "label": r["label"], "wellbeing": loc.integer(r["wellbeing"]), "illbeing": loc.integer(r["illbeing"]),
+                    "share": _pct(r["share"], 1, loc), "low": _pct(r["ci_low"], 1, loc), "high": _pct(r["ci_high"], 1, loc)} for r in table],
+        strong=clear.tolist(), limit=1.0, label=_("Well-being minus ill-being answers per code, as a share of both"),
+        axis_label=_("← more ill-being answers · more well-being answers →"), css_class="bars balance",
+        number=lambda value: _num(value, 2, loc=loc), not_significant=_("n.s."),
     )
     return {"table": table, "chart": chart}
 
 
-def _code_sections(answers, comparison, clusters, indicators, codebook, labels, label_language) -> list[dict]:
+def _code_sections(answers, comparison, clusters, indicators, codebook, labels, loc: Localiser = ENGLISH) -> list[dict]:
     rows = answers[(answers["status"] == "answer") & (answers["code"] != "")]
     overall = comparison[(comparison["by"] == "all") & (comparison["level"] == "code")].set_index("item")
     cluster_rows = comparison[(comparison["by"] == "all") & (comparison["level"] == "cluster")]
@@ -244,7 +299,7 @@ def _code_sections(answers, comparison, clusters, indicators, codebook, labels, 
         sections.append({
             "code": code,
             "label": labels.get(code, ""),
-            "description": getattr(code_info, "description", "") or "",
+            "description": _description(code_info, loc.language),
             "count": int(len(members)),
             "share": None if stats is None else stats["share"],
             "ci_low": None if stats is None else stats["ci_low"],
@@ -256,12 +311,13 @@ def _code_sections(answers, comparison, clusters, indicators, codebook, labels, 
             "groups": groups,
             "keyphrases": keyphrases,
             "representatives": representatives,
-            "indicators": _indicators_for(indicators, code),
+            "indicators": _indicators_for(indicators, code, loc),
         })
     return sections
 
 
-def _comparisons(comparison: pd.DataFrame, labels, alpha, correction) -> list[dict]:
+def _comparisons(comparison: pd.DataFrame, labels, loc: Localiser = ENGLISH) -> list[dict]:
+    _ = loc.gettext
     out = []
     for dimension in ("city", "group", "question", "language"):
         rows = comparison[(comparison["by"] == dimension) & (comparison["level"] == "code")]
@@ -276,13 +332,14 @@ def _comparisons(comparison: pd.DataFrame, labels, alpha, correction) -> list[di
         for i, item in enumerate(counts.index):
             for j, value in enumerate(counts.columns):
                 cell = indexed.loc[(item, value)]
-                text[i, j] = f"{int(cell['count'])}"
-                titles[i, j] = _cell_title(dimension, value, item, cell)
-        row_labels = [f"{item} {labels.get(item, '')}".strip() if item != NO_CODE_ITEM else "no code (left for review)" for item in counts.index]
+                text[i, j] = loc.integer(cell["count"])
+                titles[i, j] = _cell_title(dimension, value, item, cell, loc)
+        row_labels = [f"{item} {labels.get(item, '')}".strip() if item != NO_CODE_ITEM else labels[NO_CODE_ITEM] for item in counts.index]
+        name = _(DIMENSION_NAMES[dimension])
         heatmap = charts.heatmap(
             residual, row_labels, list(counts.columns), cell_text=text, cell_titles=titles,
             colours=np.vectorize(charts.diverging_colour)(residual), outlined=flagged,
-            label=f"{dimension} × code heatmap: answer counts, coloured by adjusted standardised residual",
+            label=_("%(dimension)s × code heatmap: answer counts, coloured by adjusted standardised residual") % {"dimension": name},
             css_class=f"heatmap heatmap-{dimension}", legend=RESIDUAL_LEGEND,
         )
         strongest = rows.dropna(subset=["residual"]).copy()
@@ -292,24 +349,25 @@ def _comparisons(comparison: pd.DataFrame, labels, alpha, correction) -> list[di
         strongest = strongest.sort_values("residual", ascending=False, kind="stable")
         bars = charts.diverging_bars(
             [f"{r.value} · {r.item} {r.label}" for r in strongest.itertuples()], strongest["residual"].tolist(),
-            titles=[_cell_title(dimension, r.value, r.item, r._asdict()) for r in strongest.itertuples()],
+            titles=[_cell_title(dimension, r.value, r.item, r._asdict(), loc) for r in strongest.itertuples()],
             strong=strongest["_flag"].tolist(),
-            label=f"Most distinctive criteria per {dimension}: adjusted standardised residuals",
-            axis_label="← under-represented · adjusted standardised residual · over-represented →",
-            css_class=f"bars distinctive distinctive-{dimension}",
+            label=_("Most distinctive criteria per %(dimension)s: adjusted standardised residuals") % {"dimension": name},
+            axis_label=_("← under-represented · adjusted standardised residual · over-represented →"),
+            css_class=f"bars distinctive distinctive-{dimension}", number=lambda value: _num(value, 2, loc=loc), not_significant=_("n.s."),
         ) if len(strongest) else None
-        table = [{"item": item, "label": labels.get(item, "") if item != NO_CODE_ITEM else "no code",
-                  "cells": _count_cells(indexed, item, counts.columns)} for item in counts.index]
+        table = [{"item": item, "label": labels.get(item, "") if item != NO_CODE_ITEM else labels[NO_CODE_ITEM],
+                  "cells": _count_cells(indexed, item, counts.columns, loc)} for item in counts.index]
         flagged_rows = distinctive_items(comparison, dimension, "code", direction="over")
         under_rows = distinctive_items(comparison, dimension, "code", direction="under")
-        indicators = _indicator_table(comparison, dimension)
+        indicators = _indicator_table(comparison, dimension, loc)
         out.append({
             "dimension": dimension,
+            "name": name,
             "column_values": list(counts.columns),
             "heatmap": heatmap,
             "bars": bars,
             "table": table,
-            "strongest": strongest.drop(columns=["_flag", "_abs"]).to_dict("records"),
+            "strongest": [{**r, "verdict": _verdict(r["distinctive"], loc)} for r in strongest.drop(columns=["_flag", "_abs"]).to_dict("records")],
             "n_over": len(flagged_rows), "n_under": len(under_rows),
             "n_tests": int(rows["p_value"].notna().sum()),
             "shared": shared_items(comparison, dimension, "code").to_dict("records"),
@@ -322,7 +380,7 @@ def _comparisons(comparison: pd.DataFrame, labels, alpha, correction) -> list[di
     return out
 
 
-def _indicator_table(comparison: pd.DataFrame, dimension: str) -> dict | None:
+def _indicator_table(comparison: pd.DataFrame, dimension: str, loc: Localiser = ENGLISH) -> dict | None:
     """Answers per library indicator and value of `dimension` (the same indicator across
     cities and languages), with the distinctive cells marked."""
     rows = comparison[(comparison["by"] == dimension) & (comparison["level"] == "indicator")]
@@ -331,22 +389,23 @@ def _indicator_table(comparison: pd.DataFrame, dimension: str) -> dict | None:
     counts = pivot_shares(comparison, dimension, "indicator", "count")
     indexed = rows.set_index(["item", "value"])
     labels = dict(zip(rows["item"], rows["label"]))
-    table = [{"item": item, "label": labels.get(item, ""), "cells": _count_cells(indexed, item, counts.columns)}
+    table = [{"item": item, "label": labels.get(item, ""), "cells": _count_cells(indexed, item, counts.columns, loc)}
              for item in counts.index]
     return {"column_values": list(counts.columns), "table": table}
 
 
-def _count_cells(indexed: pd.DataFrame, item, values) -> list[str]:
+def _count_cells(indexed: pd.DataFrame, item, values, loc: Localiser = ENGLISH) -> list[str]:
     """One table row's cells: count (share of the value's answers), ▲ over- / ▼ under-represented."""
     cells = []
     for value in values:
         cell = indexed.loc[(item, value)]
         mark = {"over": " ▲", "under": " ▼"}.get(cell["distinctive"], "")
-        cells.append(f"{int(cell['count'])} ({_pct(cell['share'])}){mark}")
+        cells.append(f"{loc.integer(cell['count'])} ({_pct(cell['share'], 1, loc)}){mark}")
     return cells
 
 
-def _map(answers, coords, note, labels, families, seed) -> dict | None:
+def _map(answers, coords, note, labels, families, seed, loc: Localiser = ENGLISH) -> dict | None:
+    _ = loc.gettext
     if coords is None or len(coords) == 0:
         return None
     rows = answers.merge(coords[["id", "x", "y"]].astype({"id": str}), on="id", how="inner")
@@ -355,24 +414,25 @@ def _map(answers, coords, note, labels, families, seed) -> dict | None:
         rows = rows.sample(n=MAX_MAP_POINTS, random_state=seed).sort_index()
     codes = rows["code"].replace("", NO_CODE_ITEM)
     colours = [families["colour"].get(c, charts.GREY) for c in codes]
-    titles = [f"{(c + ' ' + labels.get(c, '')) if c != NO_CODE_ITEM else 'no code'} · {lang}{(' · ' + city) if city else ''}\n{text}"
+    titles = [f"{(c + ' ' + labels.get(c, '')) if c != NO_CODE_ITEM else labels[NO_CODE_ITEM]} · {lang}{(' · ' + city) if city else ''}\n{text}"
               for c, lang, city, text in zip(codes, rows["language"], rows.get("city", pd.Series("", index=rows.index)), rows["text"])]
     legend = [(f"{family} {name}", families["family_colour"][family]) for family, name in families["names"].items()
               if any(families["of"].get(c) == family for c in set(codes))]
     if (codes == NO_CODE_ITEM).any():
-        legend.append(("no code (left for review)", charts.GREY))
+        legend.append((labels[NO_CODE_ITEM], charts.GREY))
     chart = charts.scatter(rows["x"].to_numpy(), rows["y"].to_numpy(), colours=colours, titles=titles, legend=legend,
-                           label="2-D map of the answers, coloured by code family (shade = code); hover a point to read the answer")
+                           label=_("2-D map of the answers, coloured by code family (shade = code); hover a point to read the answer"))
     table_rows = rows.head(MAX_TABLE_ROWS)
     return {
-        "chart": chart, "note": note, "shown": len(rows), "total": total,
+        "chart": chart, "note": note, "note_lang": "en", "shown": len(rows), "total": total,
         "table": [{"id": r.id, "language": r.language, "code": c, "x": r.x, "y": r.y, "text": r.text}
                   for r, c in zip(table_rows.itertuples(), codes.head(MAX_TABLE_ROWS))],
         "table_total": len(rows),
     }
 
 
-def _evaluation(metrics: dict, gold_col: str | None, labels) -> dict:
+def _evaluation(metrics: dict, gold_col: str | None, labels, loc: Localiser = ENGLISH) -> dict:
+    _ = loc.gettext
     confusion = metrics.get("confusion")
     chart = table = None
     if isinstance(confusion, pd.DataFrame) and not confusion.empty:
@@ -380,29 +440,33 @@ def _evaluation(metrics: dict, gold_col: str | None, labels) -> dict:
         row_totals = values.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             recall = np.where(row_totals > 0, values / row_totals, 0.0)
-        text = np.vectorize(lambda v: "" if v == 0 else f"{int(v)}")(values).astype(object)
+        text = np.vectorize(lambda v: "" if v == 0 else loc.integer(v))(values).astype(object)
         titles = np.empty(values.shape, dtype=object)
         for i, gold in enumerate(confusion.index):
             for j, pred in enumerate(confusion.columns):
-                titles[i, j] = f"manual {gold} → predicted {pred}: {int(values[i, j])} answers ({_pct(recall[i, j])} of {gold})"
+                titles[i, j] = loc.ngettext("manual %(gold)s → predicted %(pred)s: %(count)s answer (%(share)s of %(gold)s)",
+                                            "manual %(gold)s → predicted %(pred)s: %(count)s answers (%(share)s of %(gold)s)",
+                                            int(values[i, j])) % {"gold": gold, "pred": pred, "count": loc.integer(values[i, j]),
+                                                                  "share": _pct(recall[i, j], 1, loc)}
         outlined = np.array([[str(g) == str(p) for p in confusion.columns] for g in confusion.index])
         chart = charts.heatmap(
             values, [f"{g} {labels.get(str(g), '')}".strip() for g in confusion.index], [str(c) for c in confusion.columns],
             cell_text=text, cell_titles=titles, colours=np.vectorize(lambda v: charts.sequential_colour(v, 1.0))(recall),
-            outlined=outlined, label="Confusion matrix: manual codes (rows) against predicted codes (columns)",
+            outlined=outlined, label=_("Confusion matrix: manual codes (rows) against predicted codes (columns)"),
             cell=20, col_width=26, row_label_width=300, css_class="heatmap confusion", skip_empty=True,
         )
         table = {"columns": [str(c) for c in confusion.columns],
                  "rows": [{"gold": str(g), "cells": [int(v) for v in confusion.loc[g]]} for g in confusion.index]}
-    frames = {}
+    frames, columns = {}, {}
     for key in ("per_language", "per_code"):
         frame = metrics.get(key)
         frames[key] = frame.to_dict("records") if isinstance(frame, pd.DataFrame) and not frame.empty else []
+        columns[key] = [_(METRIC_COLUMNS[c]) if c in METRIC_COLUMNS else c for c in frame.columns] if frames[key] else []
     summary = [(name, metrics.get(key)) for name, key in [
-        ("answers with a manual code", "n"), ("coverage (answers given a code)", "coverage"), ("accuracy", "accuracy"),
-        ("macro-F1", "macro_f1"), ("Cohen's κ", "cohen_kappa"), ("Krippendorff's α", "krippendorff_alpha"),
+        (_("answers with a manual code"), "n"), (_("coverage (answers given a code)"), "coverage"), (_("accuracy"), "accuracy"),
+        (_("macro-F1"), "macro_f1"), (_("Cohen's κ"), "cohen_kappa"), (_("Krippendorff's α"), "krippendorff_alpha"),
     ]]
-    return {"gold_col": gold_col or "manual codes", "summary": summary, "chart": chart, "table": table, **frames}
+    return {"gold_col": gold_col or _("manual codes"), "summary": summary, "chart": chart, "table": table, "columns": columns, **frames}
 
 
 def _normalised_answers(answers: pd.DataFrame) -> pd.DataFrame:
@@ -427,14 +491,14 @@ def _normalised_answers(answers: pd.DataFrame) -> pd.DataFrame:
     return answers
 
 
-def _code_labels(answers: pd.DataFrame, codebook, language: str) -> dict[str, str]:
+def _code_labels(answers: pd.DataFrame, codebook, language: str, loc: Localiser = ENGLISH) -> dict[str, str]:
     labels = {}
     if "code_label" in answers.columns:
         named = answers[(answers["code"] != "") & (answers["code_label"].fillna("") != "")]
         labels = named.groupby("code")["code_label"].agg(lambda s: s.mode().sort_values().iloc[0]).to_dict()
     if codebook is not None:
         labels.update({code.code: codebook.label(code.code, language) for code in codebook})
-    labels[NO_CODE_ITEM] = "no code (left for review)"
+    labels[NO_CODE_ITEM] = loc.gettext("no code (left for review)")
     return labels
 
 
@@ -521,7 +585,7 @@ def _split_list(value) -> list[str]:
     return [part.strip() for part in str(value).split(" | ") if part.strip()]
 
 
-def _indicators_for(indicators: pd.DataFrame | None, code: str) -> list[dict]:
+def _indicators_for(indicators: pd.DataFrame | None, code: str, loc: Localiser = ENGLISH) -> list[dict]:
     if indicators is None or indicators.empty or "code" not in indicators.columns:
         return []
     rows = indicators[indicators["code"].fillna("").astype(str) == code].fillna("")
@@ -529,7 +593,8 @@ def _indicators_for(indicators: pd.DataFrame | None, code: str) -> list[dict]:
     for row in rows.to_dict("records"):
         out.append({
             "id": row.get("indicator_id", ""), "name": row.get("name", ""), "language": row.get("language", ""),
-            "status": row.get("status", ""), "note": row.get("note", ""), "cluster": row.get("cluster", ""),
+            "status": loc.gettext(INDICATOR_STATUSES[row.get("status", "")]) if row.get("status", "") in INDICATOR_STATUSES else row.get("status", ""),
+            "note": loc.gettext_parts(row.get("note", "")), "cluster": row.get("cluster", ""),
             "levels": [{"text": row.get(f"level_{i}", ""), "quotes": row.get(f"quotes_{i}", "")} for i in range(1, 6)],
             "unmatched": row.get("status", "") == "draft-unmatched",
             "answers": row.get("quotes_1", "") if row.get("status", "") == "draft-unmatched" else "",
@@ -537,32 +602,41 @@ def _indicators_for(indicators: pd.DataFrame | None, code: str) -> list[dict]:
     return out
 
 
-def _cell_title(dimension, value, item, cell) -> str:
+def _verdict(distinctive: str, loc: Localiser = ENGLISH) -> str:
+    _ = loc.gettext
+    return {"over": _("distinctive: over-represented"), "under": _("distinctive: under-represented")}.get(distinctive, _("not distinctive"))
+
+
+def _cell_title(dimension, value, item, cell, loc: Localiser = ENGLISH) -> str:
     get = cell.get if hasattr(cell, "get") else cell.__getitem__
-    verdict = {"over": "distinctive: over-represented", "under": "distinctive: under-represented"}.get(get("distinctive"), "not distinctive")
-    label = get("label") or ""
-    return (f"{dimension} {value} · {item} {label}: {int(get('count'))} of {int(get('total'))} answers "
-            f"({_pct(get('share'))}, 95 % CI {_pct(get('ci_low'))}-{_pct(get('ci_high'))}); expected {_num(get('expected'), 1)}; "
-            f"adjusted residual {_num(get('residual'), 2, signed=True)}; adjusted p = {_num(get('p_adjusted'), 3)} ({verdict})")
+    return loc.gettext(
+        "%(dimension)s %(value)s · %(item)s %(label)s: %(count)s of %(total)s answers (%(share)s, 95 %% CI %(low)s–%(high)s); "
+        "expected %(expected)s; adjusted residual %(residual)s; adjusted p = %(p)s (%(verdict)s)") % {
+        "dimension": loc.gettext(DIMENSION_NAMES.get(dimension, dimension)), "value": value, "item": item, "label": get("label") or "",
+        "count": loc.integer(get("count")), "total": loc.integer(get("total")), "share": _pct(get("share"), 1, loc),
+        "low": _pct(get("ci_low"), 1, loc), "high": _pct(get("ci_high"), 1, loc), "expected": _num(get("expected"), 1, loc=loc),
+        "residual": _num(get("residual"), 2, signed=True, loc=loc), "p": _num(get("p_adjusted"), 3, loc=loc),
+        "verdict": _verdict(get("distinctive"), loc)}
 
 
-def _pct(value, digits: int = 1) -> str:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(value):
-        return "–"
-    return f"{value * 100:.{digits}f} %"
+def _description(code, language: str) -> dict | None:
+    """The codebook's description of a code (written in English) and its language."""
+    text = getattr(code, "description", "") or ""
+    return {"text": text, "lang": "en", "translated": language == "en"} if text else None
 
 
-def _num(value, digits: int = 2, signed: bool = False) -> str:
+def _pct(value, digits: int = 1, loc: Localiser = ENGLISH) -> str:
+    return loc.percent(value, digits)
+
+
+def _num(value, digits: int = 2, signed: bool = False, loc: Localiser = ENGLISH) -> str:
+    """A number in the locale's way; '–' when unknown."""
     if value is None:
         return "–"
     if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
+        return loc.gettext("yes") if value else loc.gettext("no")
     if isinstance(value, (int, np.integer)):
-        return f"{value:,}".replace(",", " ")
+        return loc.integer(value)
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -570,5 +644,5 @@ def _num(value, digits: int = 2, signed: bool = False) -> str:
     if not math.isfinite(value):
         return "–"
     if 0 < abs(value) < 10 ** -digits:
-        return f"{value:.1e}"
-    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+        return loc.scientific(value)
+    return loc.decimal(value, digits, signed=signed)

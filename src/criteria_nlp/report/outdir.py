@@ -14,6 +14,7 @@ import pandas as pd
 
 from criteria_nlp.config import DEFAULT_ALPHA, DEFAULT_CORRECTION, DEFAULT_EMBEDDER
 from criteria_nlp.errors import InputError
+from criteria_nlp.i18n import localiser, majority_language
 from criteria_nlp.io.outputs import unneutralise_cell, write_csv_atomic
 from criteria_nlp.report.compare import CORRECTIONS, DIMENSIONS, compare_all
 
@@ -75,15 +76,30 @@ def map_coordinates(ids: Sequence[str], vectors: np.ndarray, languages: Sequence
 def write_run_report(outdir: Path, answers: pd.DataFrame, *, comparison: pd.DataFrame, codebook=None, clusters=None,
                      indicators: pd.DataFrame | None = None, coords: pd.DataFrame | None = None, projection_note: str = "",
                      gold_col: str | None = None, manifest: dict | None = None, correction: str = DEFAULT_CORRECTION,
-                     alpha: float = DEFAULT_ALPHA, seed: int = 0) -> Path:
+                     alpha: float = DEFAULT_ALPHA, seed: int = 0, language: str | None = None) -> Path:
+    """Write OUTDIR/report.html in `language` (default: the run's analyst language)."""
     from criteria_nlp.report.html import write_report
 
+    language = language or report_language(manifest, answers)
     return write_report(
         Path(outdir) / "report.html", answers, comparison=comparison, clusters=clusters, indicators=indicators,
         codebook=codebook, coords=coords, projection_note=projection_note, metrics=gold_metrics(answers, gold_col),
         gold_col=gold_col, manifest=manifest, correction=correction, alpha=alpha, seed=seed,
-        title=_title(manifest),
+        title=_title(manifest, language), language=language,
     )
+
+
+def report_language(manifest: dict | None, answers: pd.DataFrame | None = None) -> str:
+    """The language a run's report is written in: the analyst language the run drafted in,
+    else the answers' majority language, else English."""
+    recorded = ((manifest or {}).get("indicators") or {}).get("analyst_language")
+    if recorded:
+        return str(recorded)
+    if answers is not None and "language" in answers.columns:
+        from criteria_nlp.config import DEFAULT_LANGUAGES
+
+        return majority_language(answers["language"].fillna("").astype(str), allowed=DEFAULT_LANGUAGES)
+    return "en"
 
 
 def load_run(outdir: Path) -> dict:
@@ -123,7 +139,7 @@ def compare_outdir(outdir: Path, *, by: Sequence[str] | None = None, correction:
 
 
 def report_outdir(outdir: Path, *, gold_col: str | None = None, with_map: bool = True, correction: str = DEFAULT_CORRECTION,
-                  alpha: float = DEFAULT_ALPHA, cache_dir=None, show_progress: bool = False) -> Path:
+                  alpha: float = DEFAULT_ALPHA, cache_dir=None, show_progress: bool = False, language: str | None = None) -> Path:
     """`criteria-nlp report OUTDIR`: (re)write compare.csv and report.html from a finished run.
     The map re-embeds the answers with the run's embedder (cache hits for e5)."""
     run = load_run(outdir)
@@ -134,7 +150,8 @@ def report_outdir(outdir: Path, *, gold_col: str | None = None, with_map: bool =
         coords, note = _embed_for_map(answers, manifest, cache_dir, show_progress)
     return write_run_report(outdir, answers, comparison=comparison, codebook=run["codebook"], clusters=run["clusters"],
                             indicators=run["indicators"], coords=coords, projection_note=note, gold_col=gold_col,
-                            manifest=manifest, correction=correction, alpha=alpha, seed=int(manifest.get("seed", 0) or 0))
+                            manifest=manifest, correction=correction, alpha=alpha, seed=int(manifest.get("seed", 0) or 0),
+                            language=language)
 
 
 def _embed_for_map(answers, manifest, cache_dir, show_progress):
@@ -171,6 +188,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame.apply(lambda column: column.map(unneutralise_cell))
 
 
-def _title(manifest: dict | None) -> str:
+def _title(manifest: dict | None, language: str = "en") -> str:
+    _ = localiser(language).gettext
     source = (manifest or {}).get("input", {}).get("path")
-    return f"criteria-nlp report: {Path(source).name}" if source else "criteria-nlp report"
+    return _("criteria-nlp report: %(input)s") % {"input": Path(source).name} if source else _("criteria-nlp report")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from criteria_nlp.i18n import Localiser
 from criteria_nlp.review.state import (
     NO_CODE,
     DecisionState,
@@ -173,11 +174,18 @@ def group_names(state: DecisionState) -> dict[int, str]:
     return {g.cluster: g.name for g in state.decided() if g.status == "accepted" and g.name}
 
 
-def group_status_text(group: GroupState | None) -> str:
+ENGLISH = Localiser("en")
+
+
+def group_status_text(group: GroupState | None, loc: Localiser = ENGLISH) -> str:
+    """A group's review status as the workbook shows it, in the workbook's language."""
+    _ = loc.gettext
     if group is None or not group.decision:
-        return "proposed"
-    who = f" by {group.analyst}" if group.analyst else ""
-    return {"accepted": f"validated{who}", "rejected": f"rejected{who}", "merged": f"merged{who}"}[group.status]
+        return _("proposed")
+    if group.analyst:
+        return {"accepted": _("validated by %(analyst)s"), "rejected": _("rejected by %(analyst)s"),
+                "merged": _("merged by %(analyst)s")}[group.status] % {"analyst": group.analyst}
+    return {"accepted": _("validated"), "rejected": _("rejected"), "merged": _("merged")}[group.status]
 
 
 def write_decisions_report(outdir: str | Path, report: list[dict]) -> pd.DataFrame:
@@ -188,21 +196,24 @@ def write_decisions_report(outdir: str | Path, report: list[dict]) -> pd.DataFra
     return frame
 
 
-def _review_status(row) -> str:
+def _review_status(row, loc: Localiser = ENGLISH) -> str:
+    _ = loc.gettext
     if str(row.get("status", "answer")) != "answer":
-        return "other language" if str(row.get("status")) == "other_language" else "non-answer"
+        return _("other language") if str(row.get("status")) == "other_language" else _("non-answer")
     parts = []
     source = str(row.get("code_source", ""))
     if source == "analyst":
-        parts.append("code by analyst")
+        parts.append(_("code by analyst"))
     elif source == "analyst (group)":
-        parts.append("code from group decision")
+        parts.append(_("code from group decision"))
     elif not str(row.get("code", "")):
-        parts.append("no code (abstained)")
+        parts.append(_("no code (abstained)"))
     cluster_source = str(row.get("cluster_source", ""))
     if cluster_source and cluster_source != "discovered":
-        parts.append(cluster_source)
-    return "; ".join(parts) or "proposed"
+        names = {"rejected by analyst": _("group rejected by analyst"), "validated": _("in a validated group"),
+                 "proposed (validated group)": _("proposed for a validated group")}
+        parts.append(names.get(cluster_source, cluster_source))
+    return "; ".join(parts) or _("proposed")
 
 
 def _draft_name(drafts: pd.DataFrame) -> str:
@@ -210,20 +221,24 @@ def _draft_name(drafts: pd.DataFrame) -> str:
     return " | ".join(f"{r.language}: {r.name}" for r in drafts.itertuples() if str(r.name))
 
 
-def _draft_levels(draft) -> str:
+def _draft_levels(draft, loc: Localiser = ENGLISH) -> str:
     """The chosen indicator and its five levels, each with the answers quoted under it (or,
     for a group no indicator fits, its best answers)."""
     if draft is None:
         return ""
     quotes = {k: str(draft.get(f"quotes_{k}", "") or "") for k in range(1, 6)}
     if str(draft.get("status", "")) == "draft-unmatched":
-        return "no indicator of the library fits this group" + (f"; its answers: {quotes[1]}" if quotes[1] else "")
-    head = f"indicator {draft['indicator_id']} (library)\n" if str(draft.get("indicator_id", "")) else ""
+        if quotes[1]:
+            return loc.gettext("no indicator of the library fits this group; its answers: %(answers)s") % {"answers": quotes[1]}
+        return loc.gettext("no indicator of the library fits this group")
+    head = loc.gettext("indicator %(id)s (library)") % {"id": draft["indicator_id"]} + "\n" if str(draft.get("indicator_id", "")) else ""
     return head + "\n".join(f"{k}. {draft[f'level_{k}']}" + (f"  ← {quotes[k]}" if quotes[k] else "") for k in range(1, 6))
 
 
-def review_tables(answers: pd.DataFrame, clusters: pd.DataFrame, indicators: pd.DataFrame, state: DecisionState):
-    """The tables behind review.xlsx and project.qdpx: (groups, answers for review, answers for QDA)."""
+def review_tables(answers: pd.DataFrame, clusters: pd.DataFrame, indicators: pd.DataFrame, state: DecisionState,
+                  loc: Localiser = ENGLISH):
+    """The tables behind review.xlsx and project.qdpx: (groups, answers for review, answers for QDA);
+    what a person reads in them is in `loc`'s language."""
     answers = answers.reset_index(drop=True).copy()
     for column in ("code_proposed", "code_source", "cluster_source", "city", "group", "question", "language"):
         if column not in answers.columns:
@@ -246,7 +261,7 @@ def review_tables(answers: pd.DataFrame, clusters: pd.DataFrame, indicators: pd.
             "languages": c.languages,
             "cities": c.cities,
             "name": _draft_name(mine),
-            "levels": _draft_levels(main),
+            "levels": _draft_levels(main, loc),
             "keyphrases": c.keyphrases,
             "examples": c.representatives,
             "members": members,
@@ -256,7 +271,7 @@ def review_tables(answers: pd.DataFrame, clusters: pd.DataFrame, indicators: pd.
                                                "levels", "keyphrases", "examples", "members", "validated_by"])
     review = answers[["id", "text", "language", "city", "group", "question", "code_proposed", "code_label", "confidence", "cluster"]].copy()
     review["code_label"] = [labels.get(c, "") for c in answers["code_proposed"].astype(str)]
-    review["review_status"] = [_review_status(r) for r in answers.to_dict("records")]
+    review["review_status"] = [_review_status(r, loc) for r in answers.to_dict("records")]
     qda = answers[["id", "text", "city", "group", "question", "language", "code_proposed", "code", "code_source", "cluster", "cluster_source"]].copy()
     analysts = []
     for answer_id, source, cluster in zip(qda["id"].astype(str), qda["code_source"].astype(str), qda["cluster"].astype(int)):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from criteria_nlp.errors import CriteriaNLPError
+from criteria_nlp.i18n import decision_words, no_code_words
 from criteria_nlp.review.state import DECISIONS, NO_CODE, DecisionState
 from criteria_nlp.review.store import DecisionStore
 from criteria_nlp.review.workbook import (
@@ -93,9 +94,10 @@ class _Keys:
         return self.loose.get(_newlines(text).strip())
 
 
-def _read_sheet(wb, sheet: str, columns: list[str], problems: list[str]):
+def _read_sheet(wb, sheet: str, columns: list[str], problems: list[str], keys: list[str] | None = None):
     """(header positions, [(row number, cells)]) of a sheet, read streaming; (None, []) when
-    the sheet or one of its columns is missing (a problem is added)."""
+    the sheet or one of its columns is missing (a problem is added). The workbook's headers
+    are `columns` (in its language); the positions are returned under `keys` (English)."""
     from criteria_nlp.io.xlsx import sheet_rows
 
     if sheet not in wb.sheetnames:
@@ -110,7 +112,9 @@ def _read_sheet(wb, sheet: str, columns: list[str], problems: list[str]):
         else:
             where[name] = header.index(name)
     body = [(number, row) for number, row in rows if number > 1]
-    return (where if len(where) == len(columns) else None), body
+    if len(where) != len(columns):
+        return None, body
+    return ({key: where[name] for key, name in zip(keys, columns)} if keys else where), body
 
 
 def _deleted(sheet: str, kind: str, missing: list[str], problems: list[str]) -> None:
@@ -185,11 +189,16 @@ def _import(wb, workbook: Path, outdir: Path, state: DecisionState, analyst, ove
     except (OSError, ValueError, RecursionError):
         raise ReviewError(f"{snapshot_path}: the workbook's snapshot is damaged; run again and review the new review.xlsx") from None
     codes = set(snapshot["codes"])
+    # The workbook's own sheet names (a workbook in French has French sheets); older
+    # snapshots recorded none: their sheets are the English ones.
+    sheets = {"groups": GROUP_SHEET, "answers": ANSWER_SHEET, "codebook": CODEBOOK_SHEET, **snapshot.get("sheets", {})}
+    group_sheet, answer_sheet, codebook_sheet = sheets["groups"], sheets["answers"], sheets["codebook"]
+    no_code = no_code_words(NO_CODE)
     problems: list[str] = []
     conflicts: list[str] = []
 
     # ---- groups
-    where, rows = _read_sheet(wb, GROUP_SHEET, snapshot["group_columns"], problems)
+    where, rows = _read_sheet(wb, group_sheet, snapshot["group_columns"], problems, keys=[c[0] for c in GROUP_COLUMNS])
     by_cluster = {g["cluster"]: key for key, g in snapshot["groups"].items()}
     group_keys = _Keys(snapshot["groups"])
     wanted_groups: dict[str, dict] = {}
@@ -200,45 +209,45 @@ def _import(wb, workbook: Path, outdir: Path, state: DecisionState, analyst, ove
         for r, cells in _filled_rows(rows, where):
             key = group_keys.find(_raw_text(cells["group key"]))
             if key is None:
-                problems.append(f"sheet '{GROUP_SHEET}', row {r}, column 'group key': unknown group '{_cell_text(cells['group key'])[:40]}' (rows cannot be added or their hidden key changed)")
+                problems.append(f"sheet '{group_sheet}', row {r}, column 'group key': unknown group '{_cell_text(cells['group key'])[:40]}' (rows cannot be added or their hidden key changed)")
                 continue
             if key in seen:
-                problems.append(f"sheet '{GROUP_SHEET}', row {r}: group {snapshot['groups'][key]['cluster']} appears twice (a copied row?); keep one row per group")
+                problems.append(f"sheet '{group_sheet}', row {r}: group {snapshot['groups'][key]['cluster']} appears twice (a copied row?); keep one row per group")
                 continue
             seen.add(key)
             original = snapshot["groups"][key]
             for name, value in zip(readonly, original["readonly"]):
                 if not _same(getattr(cells[name], "value", None) if cells[name] is not None else "", value):
-                    problems.append(f"sheet '{GROUP_SHEET}', row {r}, column '{name}': read-only cell was edited; restore '{str(value)[:40]}' and put your change in the yellow columns")
+                    problems.append(f"sheet '{group_sheet}', row {r}, column '{name}': read-only cell was edited; restore '{str(value)[:40]}' and put your change in the yellow columns")
             edits = {}
             for name in EDITABLE_GROUP:
                 cell = cells[name]
                 if getattr(cell, "data_type", None) == "f":
-                    problems.append(f"sheet '{GROUP_SHEET}', row {r}, column '{name}': a formula is not allowed; type the value as text")
+                    problems.append(f"sheet '{group_sheet}', row {r}, column '{name}': a formula is not allowed; type the value as text")
                 edits[name] = _cell_text(cell)
             written = [_written(v) for v in original["editable"]] if "editable" in original else None
             typed = [edits[name] for name in EDITABLE_GROUP]
             now = [_written(v) for v in group_cells(state, key)]
             if written is None or not _same_decision(typed[:4], written[:4]):
-                desired = _group_decision(edits, original, key, r, by_cluster, codes, problems)
+                desired = _group_decision(edits, original, key, r, by_cluster, codes, problems, sheets)
                 if desired is not None:
                     if written is not None and not _same_decision(now[:4], written[:4]) and not _same_decision(now[:4], typed[:4]) and not overwrite:
-                        conflicts.append(f"sheet '{GROUP_SHEET}', row {r} (group {original['cluster']}): this workbook sets the decision "
+                        conflicts.append(f"sheet '{group_sheet}', row {r} (group {original['cluster']}): this workbook sets the decision "
                                          f"to '{_describe(typed[:4])}' but '{_describe(now[:4])}' was recorded after it was written")
                     else:
                         wanted_groups[key] = desired
             if written is None or typed[4] != written[4]:
                 if written is not None and now[4] != written[4] and now[4] != typed[4] and not overwrite:
-                    conflicts.append(f"sheet '{GROUP_SHEET}', row {r} (group {original['cluster']}), column 'notes': changed here and "
+                    conflicts.append(f"sheet '{group_sheet}', row {r} (group {original['cluster']}), column 'notes': changed here and "
                                      "also in a later import")
                 else:
                     notes_groups[key] = typed[4]
         if "editable" in next(iter(snapshot["groups"].values()), {}):
-            _deleted(GROUP_SHEET, "group", [str(snapshot["groups"][k]["cluster"]) for k in snapshot["groups"] if k not in seen], problems)
-        _check_merges(wanted_groups, snapshot, state, problems)
+            _deleted(group_sheet, "group", [str(snapshot["groups"][k]["cluster"]) for k in snapshot["groups"] if k not in seen], problems)
+        _check_merges(wanted_groups, snapshot, state, problems, group_sheet)
 
     # ---- answers
-    where, rows = _read_sheet(wb, ANSWER_SHEET, snapshot["answer_columns"], problems)
+    where, rows = _read_sheet(wb, answer_sheet, snapshot["answer_columns"], problems, keys=[c[0] for c in ANSWER_COLUMNS])
     wanted_answers: dict[str, str | None] = {}
     notes_answers: dict[str, str] = {}
     answer_keys = _Keys(snapshot["answers"])
@@ -248,10 +257,10 @@ def _import(wb, workbook: Path, outdir: Path, state: DecisionState, analyst, ove
         for r, cells in _filled_rows(rows, where):
             answer_id = answer_keys.find(_raw_text(cells["id"]))
             if answer_id is None:
-                problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column 'id': unknown answer '{_cell_text(cells['id'])[:40]}' (rows cannot be added and ids are read-only)")
+                problems.append(f"sheet '{answer_sheet}', row {r}, column 'id': unknown answer '{_cell_text(cells['id'])[:40]}' (rows cannot be added and ids are read-only)")
                 continue
             if answer_id in seen:
-                problems.append(f"sheet '{ANSWER_SHEET}', row {r}: answer '{answer_id[:40]}' appears twice (a copied row?); keep one row per answer")
+                problems.append(f"sheet '{answer_sheet}', row {r}: answer '{answer_id[:40]}' appears twice (a copied row?); keep one row per answer")
                 continue
             seen.add(answer_id)
             original = snapshot["answers"][answer_id]
@@ -259,31 +268,31 @@ def _import(wb, workbook: Path, outdir: Path, state: DecisionState, analyst, ove
                 if name == "id":
                     continue  # matched above (exactly, or with line ends and edge spaces normalised)
                 if not _same(getattr(cells[name], "value", None) if cells[name] is not None else "", value):
-                    problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column '{name}': read-only cell was edited; restore '{str(value)[:40]}' and use 'override code' or 'notes'")
+                    problems.append(f"sheet '{answer_sheet}', row {r}, column '{name}': read-only cell was edited; restore '{str(value)[:40]}' and use 'override code' or 'notes'")
             override_cell, note_cell = cells["override code"], cells["notes"]
             for name, cell in (("override code", override_cell), ("notes", note_cell)):
                 if getattr(cell, "data_type", None) == "f":
-                    problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column '{name}': a formula is not allowed; type the value as text")
+                    problems.append(f"sheet '{answer_sheet}', row {r}, column '{name}': a formula is not allowed; type the value as text")
             override, note = _cell_text(override_cell), _cell_text(note_cell)
             written = [_written(v) for v in original["editable"]] if "editable" in original else None
             now = [_written(v) for v in answer_cells(state, answer_id)]
-            if written is None or _override_key(override) != _override_key(written[0]):
-                if override and override.casefold() != NO_CODE and override not in codes:
-                    problems.append(f"sheet '{ANSWER_SHEET}', row {r}, column 'override code': unknown code '{override[:40]}'; use a code of sheet '{CODEBOOK_SHEET}' or '{NO_CODE}'")
+            if written is None or _override_key(override, no_code) != _override_key(written[0], no_code):
+                if override and override.casefold() not in no_code and override not in codes:
+                    problems.append(f"sheet '{answer_sheet}', row {r}, column 'override code': unknown code '{override[:40]}'; use a code of sheet '{codebook_sheet}' or '{NO_CODE}'")
                     continue
-                if (written is not None and _override_key(now[0]) != _override_key(written[0])
-                        and _override_key(now[0]) != _override_key(override) and not overwrite):
-                    conflicts.append(f"sheet '{ANSWER_SHEET}', row {r} (answer '{answer_id[:30]}'): this workbook sets 'override code' to "
+                if (written is not None and _override_key(now[0], no_code) != _override_key(written[0], no_code)
+                        and _override_key(now[0], no_code) != _override_key(override, no_code) and not overwrite):
+                    conflicts.append(f"sheet '{answer_sheet}', row {r} (answer '{answer_id[:30]}'): this workbook sets 'override code' to "
                                      f"'{override or '(empty)'}' but '{now[0] or '(empty)'}' was recorded after it was written")
                 else:
-                    wanted_answers[answer_id] = None if not override else ("" if override.casefold() == NO_CODE else override)
+                    wanted_answers[answer_id] = None if not override else ("" if override.casefold() in no_code else override)
             if written is None or note != written[1]:
                 if written is not None and now[1] != written[1] and now[1] != note and not overwrite:
-                    conflicts.append(f"sheet '{ANSWER_SHEET}', row {r} (answer '{answer_id[:30]}'), column 'notes': changed here and also in a later import")
+                    conflicts.append(f"sheet '{answer_sheet}', row {r} (answer '{answer_id[:30]}'), column 'notes': changed here and also in a later import")
                 else:
                     notes_answers[answer_id] = note
         if "editable" in next(iter(snapshot["answers"].values()), {}):
-            _deleted(ANSWER_SHEET, "answer", [k for k in snapshot["answers"] if k not in seen], problems)
+            _deleted(answer_sheet, "answer", [k for k in snapshot["answers"] if k not in seen], problems)
 
     if problems:
         shown = problems[:12]
@@ -309,9 +318,15 @@ def _import(wb, workbook: Path, outdir: Path, state: DecisionState, analyst, ove
 EDITABLE_GROUP = ("decision", "rename to", "merge into", "move to code", "notes")
 
 
+def _decision_key(word: str) -> str:
+    """The stored decision a typed word means, in any language of the workbooks ('accepter',
+    'aanvaarden', 'Accept' -> 'accept'); other text casefolded."""
+    return decision_words(DECISIONS).get(word.casefold(), word.casefold())
+
+
 def _same_decision(a: list[str], b: list[str]) -> bool:
     """Two (decision, rename to, merge into, move to code) cell groups mean the same."""
-    return [a[0].casefold()] + a[1:] == [b[0].casefold()] + b[1:]
+    return [_decision_key(a[0])] + a[1:] == [_decision_key(b[0])] + b[1:]
 
 
 def _describe(cells: list[str]) -> str:
@@ -322,14 +337,16 @@ def _describe(cells: list[str]) -> str:
     return f"{decision or 'accept'}{' ' + extra if extra else ''}"
 
 
-def _override_key(value: str) -> str:
-    return NO_CODE if value.casefold() == NO_CODE else value
+def _override_key(value: str, no_code: set[str]) -> str:
+    return NO_CODE if value.casefold() in no_code else value
 
 
-def _group_decision(edits: dict, original: dict, key: str, r: int, by_cluster: dict, codes: set, problems: list) -> dict | None:
+def _group_decision(edits: dict, original: dict, key: str, r: int, by_cluster: dict, codes: set, problems: list,
+                    sheets: dict[str, str]) -> dict | None:
     """The decision a group row asks for, or None when the row is invalid."""
-    where = f"sheet '{GROUP_SHEET}', row {r}"
-    decision = edits["decision"].casefold()
+    group_sheet, codebook_sheet = sheets["groups"], sheets["codebook"]
+    where = f"sheet '{group_sheet}', row {r}"
+    decision = _decision_key(edits["decision"])
     rename, merge, move = edits["rename to"], edits["merge into"], edits["move to code"]
     if not decision:  # infer from a single filled value column
         filled = [d for d, v in (("rename", rename), ("merge", merge), ("move", move)) if v]
@@ -358,7 +375,7 @@ def _group_decision(edits: dict, original: dict, key: str, r: int, by_cluster: d
         problems.append(f"{where}, column 'move to code': decision is move but no code is given")
         ok = False
     if move and move not in codes:
-        problems.append(f"{where}, column 'move to code': unknown code '{move}'; use a code of sheet '{CODEBOOK_SHEET}'")
+        problems.append(f"{where}, column 'move to code': unknown code '{move}'; use a code of sheet '{codebook_sheet}'")
         ok = False
     if decision == "reject" and (rename or merge or move):
         problems.append(f"{where}: a rejected group cannot also be renamed, merged or moved")
@@ -395,21 +412,21 @@ def _validate_merge_targets(wanted: dict, snapshot: dict, state: DecisionState) 
                               "implicit": "accepted as the target of a merge"}
 
 
-def _check_merges(wanted: dict, snapshot: dict, state: DecisionState, problems: list) -> None:
+def _check_merges(wanted: dict, snapshot: dict, state: DecisionState, problems: list, group_sheet: str = GROUP_SHEET) -> None:
     clusters = {key: g["cluster"] for key, g in snapshot["groups"].items()}
     for key, value in wanted.items():
         seen, current = [key], value
         while current and current["decision"] == "merge":
             target = current["merge_into"]
             if target in seen:
-                problems.append(f"sheet '{GROUP_SHEET}', column 'merge into': merges form a cycle ({' -> '.join(str(clusters.get(k, k)) for k in seen + [target])})")
+                problems.append(f"sheet '{group_sheet}', column 'merge into': merges form a cycle ({' -> '.join(str(clusters.get(k, k)) for k in seen + [target])})")
                 break
             seen.append(target)
             current = wanted.get(target)
             if current is None and target in state.groups and state.groups[target].decision:
                 current = {"decision": state.groups[target].decision, "merge_into": state.groups[target].merge_into}
             if current and current["decision"] == "reject":
-                problems.append(f"sheet '{GROUP_SHEET}', column 'merge into': group {clusters[key]} is merged into group {clusters.get(target, target)}, which is rejected")
+                problems.append(f"sheet '{group_sheet}', column 'merge into': group {clusters[key]} is merged into group {clusters.get(target, target)}, which is rejected")
                 break
 
 
