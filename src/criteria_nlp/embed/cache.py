@@ -136,6 +136,10 @@ class CachedEmbedder(Embedder):
     def dim(self) -> int:
         return self.inner.dim
 
+    @property
+    def runtime(self) -> dict:
+        return self.inner.runtime
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed(texts)
 

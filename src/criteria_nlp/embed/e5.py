@@ -82,6 +82,20 @@ class E5Embedder(Embedder):
         return self._resolved_device
 
     @property
+    def runtime(self) -> dict:
+        if self._model is None:
+            return {"device_requested": self.device}
+        import torch
+
+        info = {"device_requested": self.device, "device": self.resolved_device, "precision": self.precision,
+                "batch_size": self.batch_size}
+        if self.resolved_device == "cpu":
+            info["threads"] = torch.get_num_threads()
+        if self.half_min_cosine is not None:
+            info["half_min_cosine_first_batch"] = self.half_min_cosine
+        return info
+
+    @property
     def batch_size(self) -> int:
         if self.requested_batch_size is not None:
             return self.requested_batch_size

@@ -187,6 +187,16 @@ class OnnxE5Embedder(Embedder):
         return E5_DIM
 
     @property
+    def runtime(self) -> dict:
+        info = {"device_requested": self.device}
+        if self._session is not None:
+            info.update(providers=self.session_providers(), threads=self.threads or usable_cpus())
+        return info
+
+    def session_providers(self) -> list[str]:
+        return list(self._session.get_providers()) if self._session is not None else []
+
+    @property
     def model_path(self) -> Path:
         return ensure_onnx_model(models_dir(self.cache_dir), quantized=self.quantized)
 

@@ -155,7 +155,8 @@ def run_pipeline(config: RunConfig) -> RunResult:
                 if redaction is not None:
                     manifest["redaction"] = redaction
                 rows = state.rows
-                coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed)
+                coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed,
+                                               cache_dir=config.cache_dir, use_cache=config.use_cache)
                 write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
                                  projection_note=note, gold_col=config.gold_col, manifest=manifest,
                                  correction=config.correction, seed=config.seed, indicators=indicators)
