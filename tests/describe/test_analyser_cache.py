@@ -1,6 +1,11 @@
 """Token analyses kept in the content cache: a re-run analyses only new texts, identically."""
 
-from criteria_nlp.describe.analyser import Analyser, analysis_namespace, decode_tokens, encode_tokens
+from criteria_nlp.describe.analyser import (
+    Analyser,
+    analysis_namespace,
+    decode_tokens,
+    encode_tokens,
+)
 
 FRENCH = ["Les loyers sont trop chers pour les familles.", "Trouver un travail près de chez soi."]
 DUTCH = ["Betaalbare woningen voor jonge gezinnen.", "Werk vinden in de buurt."]
