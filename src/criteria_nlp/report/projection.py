@@ -23,7 +23,7 @@ from criteria_nlp.vectors import centre_by_language
 
 LAYOUT_VERSION = 2  # bump when the layout changes: cached maps are then laid out again
 MIN_TSNE = 5  # distinct points below which t-SNE is not run (it divides by their spread)
-TSNE_SAMPLE = 1500  # distinct answers t-SNE lays out itself; the others are placed by their neighbours
+TSNE_SAMPLE = 1000  # distinct answers t-SNE lays out itself; the others are placed by their neighbours
 NEIGHBOURS = 5  # sampled neighbours that place an answer outside the sample
 
 
