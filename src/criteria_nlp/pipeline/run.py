@@ -120,7 +120,8 @@ def run_pipeline(config: RunConfig) -> RunResult:
             state = state.with_answers(answers)
         with timer.stage("discover"):
             labels, clusters, discovery = discover_groups(state.rows, state.vectors, max_unassigned=config.max_unassigned,
-                                                          seed=config.seed, n_clusters=config.n_clusters)
+                                                          seed=config.seed, n_clusters=config.n_clusters,
+                                                          cache_dir=config.cache_dir, use_cache=config.use_cache)
             state = state.with_row_values("cluster", labels, fill=UNASSIGNED)
             answers, group_report = apply_group_decisions(state.answers, state.vectors, state.coded, decisions, codebook)
             state, decision_report = state.with_answers(answers), decision_report + group_report
