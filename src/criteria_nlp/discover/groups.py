@@ -11,7 +11,6 @@ from criteria_nlp.config import DEFAULT_MAX_UNASSIGNED
 from criteria_nlp.discover.discoverer import cluster_summary, discover_within_codes
 from criteria_nlp.vectors import centre_by_language
 
-
 DISCOVERY_CACHE_ENTRIES = 20_000  # groups of one code each; a corpus has up to a few hundred codes
 
 
