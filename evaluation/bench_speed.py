@@ -726,7 +726,7 @@ def main(argv=None) -> int:
                 results["cosine"][str(n)] = {**results["cosine"].get(str(n), {}), **cosines(workdir, n)}
             save()
     if args.use:
-        found = measure_use(args.corpora, workdir / "cache-use")
+        found = measure_use(args.corpora, fresh_cache(workdir, "cache-use", models))
         q = results.get("quality") or {}
         gaps = {name: row["use"] - q[name]["static"] for name, row in found["ami"].items() if "static" in q.get(name, {})}
         found["ami_gain_over_static"] = {name: round(g, 4) for name, g in gaps.items()}
