@@ -21,3 +21,22 @@ def _english_terminal(monkeypatch):
     for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_result_cache(tmp_path_factory):
+    """Cached vectors and text analyses of the tests go to a temporary cache root, never the
+    user's; the converted models (slow to rebuild) are shared through a link."""
+    import os
+
+    from criteria_nlp.io.paths import CACHE_ENV_VAR, models_dir
+
+    if os.environ.get("CRITERIA_NLP_TESTS_USE_REAL_CACHE"):
+        yield None
+        return
+    root = tmp_path_factory.mktemp("criteria-nlp-results-cache")
+    (root / "models").symlink_to(models_dir(), target_is_directory=True)
+    patch = pytest.MonkeyPatch()
+    patch.setenv(CACHE_ENV_VAR, str(root))
+    yield root
+    patch.undo()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEFAULT_CODEBOOK = "spiral"  # the shipped SPIRAL grid
 DEFAULT_EMBEDDER = "e5"
+DEFAULT_DEVICE = "auto"
 DEFAULT_LANGUAGES = ("fr", "nl", "en", "de", "it", "pt", "el", "lv", "hu", "ro", "sv", "es", "ru")
 DEFAULT_MIN_CONFIDENCE = 0.25  # below this calibrated confidence an assigner abstains
 DEFAULT_MAX_UNASSIGNED = 0.10  # largest share of answers discovery may leave as outliers
@@ -49,6 +50,8 @@ class RunConfig:
     indicators: str | None = None  # an indicator library file extending (or replacing) the shipped one
     analyst_language: str | None = None  # drafts written in this language (None: the answers' majority language)
     all_languages: bool = False  # also draft each group in every language of its answers
+    device: str = DEFAULT_DEVICE  # where e5 embeds: auto (a GPU when torch sees one), cpu, cuda, mps
+    use_cache: bool = True  # keep vectors, languages and lemma analyses in the cache folder (--no-cache: neither read nor write)
 
     def columns(self) -> dict:
         """The column options, as `read_answers` takes them."""

@@ -14,6 +14,7 @@ from criteria_nlp.cli import report
 from criteria_nlp.cli import evaluate
 from criteria_nlp.cli import codebook
 from criteria_nlp.cli import review
+from criteria_nlp.cli import cache
 from criteria_nlp.cli.app import app, main
 
 __all__ = ["app", "main"]

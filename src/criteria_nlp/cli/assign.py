@@ -10,6 +10,8 @@ import typer
 from criteria_nlp.cli.app import app
 from criteria_nlp.cli.options import (
     CacheOpt,
+    DeviceOpt,
+    NoCacheOpt,
     CodebookOpt,
     EmbedderOpt,
     IdCol,
@@ -44,6 +46,8 @@ def assign(
     top_k: int = TopKOpt,
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
+    device: str = DeviceOpt,
+    no_cache: bool = NoCacheOpt,
     quiet: bool = QuietOpt,
     redact: bool = RedactOpt,
     model: Optional[Path] = ModelOpt,
@@ -69,6 +73,7 @@ def assign(
         input, output, codebook=codebook, text_col=text_col, id_col=id_col, lang_col=lang_col,
         embedder=embedder, min_confidence=min_confidence, seed=seed, cache_dir=cache_dir, show_progress=not quiet,
         redact=redact, train=train, label_col=label_col, shots=shots, top_k=top_k,
+        device=device, use_cache=not no_cache,
     )
     if not quiet:
         echo_err(f"{int((out['code'] != '').sum())} of {len(out)} answers coded, the rest left for review -> {output}")

@@ -10,6 +10,8 @@ import typer
 from criteria_nlp.cli.app import app
 from criteria_nlp.cli.options import (
     CacheOpt,
+    DeviceOpt,
+    NoCacheOpt,
     EmbedderOpt,
     IdCol,
     LangCol,
@@ -34,6 +36,8 @@ def cluster(
     embedder: str = EmbedderOpt,
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
+    device: str = DeviceOpt,
+    no_cache: bool = NoCacheOpt,
     quiet: bool = QuietOpt,
     redact: bool = RedactOpt,
 ):
@@ -43,7 +47,7 @@ def cluster(
     choice = cluster_file(
         input, output, n_clusters=n_clusters, text_col=text_col, id_col=id_col, lang_col=lang_col,
         embedder=embedder, seed=seed, cache_dir=cache_dir, show_progress=not quiet, redact=redact,
-        max_unassigned=max_unassigned,
+        max_unassigned=max_unassigned, device=device, use_cache=not no_cache,
     )
     if not quiet:
         echo_err(f"{choice} -> {output}")

@@ -7,6 +7,7 @@ import typer
 from criteria_nlp.config import (
     DEFAULT_CODEBOOK,
     DEFAULT_CORRECTION,
+    DEFAULT_DEVICE,
     DEFAULT_EMBEDDER,
     DEFAULT_MAX_UNASSIGNED,
 )
@@ -39,7 +40,13 @@ EmbedderOpt = typer.Option(DEFAULT_EMBEDDER, "--embedder", help="Embedding backe
 SeedOpt = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Random seed (0 to 4294967295): the same seed gives the same result.")
 
 
-CacheOpt = typer.Option(None, "--cache-dir", envvar="CRITERIA_NLP_CACHE_DIR", help="Cache folder for the converted model and embeddings (default: the user cache directory).")
+CacheOpt = typer.Option(None, "--cache-dir", envvar="CRITERIA_NLP_CACHE_DIR", help="Cache folder for the converted models, embeddings and text analyses (default: the user cache directory; `criteria-nlp cache clear` empties it).")
+
+
+DeviceOpt = typer.Option(DEFAULT_DEVICE, "--device", help="Where e5 embeds: auto (a GPU when torch sees one, else the CPU), cpu, cuda or mps (Apple). Vectors agree across devices: the cache serves them all.")
+
+
+NoCacheOpt = typer.Option(False, "--no-cache", help="Neither read nor write the cache of vectors, languages and lemma analyses (recompute everything).")
 
 
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bars.")

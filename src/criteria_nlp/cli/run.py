@@ -13,6 +13,8 @@ from criteria_nlp.cli.options import (
     AnalystLanguageOpt,
     BatchOpt,
     CacheOpt,
+    DeviceOpt,
+    NoCacheOpt,
     CityCol,
     CodebookOpt,
     CorrectionOpt,
@@ -61,6 +63,8 @@ def run(
     max_unassigned: float = MaxUnassignedOpt,
     seed: int = SeedOpt,
     cache_dir: Optional[Path] = CacheOpt,
+    device: str = DeviceOpt,
+    no_cache: bool = NoCacheOpt,
     quiet: bool = QuietOpt,
     gold_col: Optional[str] = GoldColOpt,
     correction: str = CorrectionOpt,
@@ -90,7 +94,7 @@ def run(
         cache_dir=cache_dir, show_progress=not quiet, gold_col=gold_col, correction=correction, redact=redact,
         batch_size=batch_size, train=train, label_col=label_col, shots=shots,
         top_k=top_k, max_unassigned=max_unassigned, indicators=indicators, analyst_language=analyst_language,
-        all_languages=all_languages,
+        all_languages=all_languages, device=device, use_cache=not no_cache,
     ), model=model, save_model=save_model)
     counts = result.manifest["counts"]
     if not quiet:

@@ -82,6 +82,41 @@ def _lookup_lemma(word: str, language: str) -> str:
         return word.casefold()
 
 
+STORE_CHUNK = 1000  # analyses committed to the disk cache together
+ANALYSIS_FORMAT = 1  # bump when Token or the analysis changes: older cached analyses are then ignored
+
+
+def analysis_namespace(language: str) -> str:
+    """Everything the analysis of one language depends on: the stored analyses' cache key."""
+    import hashlib
+    from importlib import metadata
+
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "none"
+
+    model = SPACY_MODELS.get(language)
+    exceptions = hashlib.sha1(repr(sorted(_stopword_exceptions().get(language) or [])).encode("utf-8")).hexdigest()[:12]
+    return (f"analysis:v{ANALYSIS_FORMAT}:{language}:spacy-{version('spacy')}:"
+            f"{model}-{version(model.replace('_', '-')) if model else ''}:simplemma-{version('simplemma')}:stop-{exceptions}")
+
+
+def encode_tokens(tokens: tuple[Token, ...]) -> bytes:
+    import json
+
+    return json.dumps([[t.text, t.lemma, t.pos, t.gender, t.number, int(t.is_stop) | int(t.is_word) << 1] for t in tokens],
+                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_tokens(blob: bytes) -> tuple[Token, ...]:
+    import json
+
+    return tuple(Token(intern(a), intern(b), intern(c), intern(d), intern(e), bool(f & 1), bool(f & 2))
+                 for a, b, c, d, e, f in json.loads(blob))
+
+
 MAX_ANALYSED = 300_000  # distinct texts an Analyser keeps; on overflow it starts again
 
 
@@ -92,9 +127,13 @@ class Analyser:
     answers, and `prefetch` analyses them in a background thread while the embedder works.
     `close()` frees the analyses and the spaCy pipelines (hundreds of MB at 100,000 answers)."""
 
-    def __init__(self, max_cached: int = MAX_ANALYSED):
+    def __init__(self, max_cached: int = MAX_ANALYSED, *, cache_dir=None, use_cache: bool = False):
         self.max_cached = max_cached
         self._cache: dict[tuple[str, str], tuple[Token, ...]] = {}
+        self.cache_dir = cache_dir
+        self.use_cache = use_cache  # keep analyses on disk too, in the content cache of cache_dir
+        self._stores: dict = {}
+        self.stats = {"analysed": 0, "cache_hits": 0}
 
     def analyse(self, texts: list[str], language: str) -> list[tuple[Token, ...]]:
         """Tokens of each text, with lower-cased lemmas and stop-word flags."""
@@ -102,13 +141,41 @@ class Analyser:
         cache = self._cache
         missing = [t for t in dict.fromkeys(texts) if (language, t) not in cache]
         if len(missing) > self.max_cached:  # more distinct texts than the cache holds
-            analysed = dict(zip(missing, _analyse_uncached(missing, language)))
+            analysed = dict(zip(missing, self._analyse_missing(missing, language)))
             return [analysed[t] if t in analysed else cache[(language, t)] for t in texts]
         if missing:
             if len(cache) + len(missing) > self.max_cached:
                 cache.clear()
-            cache.update(((language, t), tokens) for t, tokens in zip(missing, _analyse_uncached(missing, language)))
+            cache.update(((language, t), tokens) for t, tokens in zip(missing, self._analyse_missing(missing, language)))
         return [cache[(language, t)] for t in texts]
+
+    def _analyse_missing(self, texts: list[str], language: str) -> list[tuple[Token, ...]]:
+        """Analyses of texts not in memory: from the disk cache where stored, else computed
+        (and stored chunk by chunk, so a killed run keeps what it did)."""
+        store = self._store(language)
+        if store is None:
+            self.stats["analysed"] += len(texts)
+            return list(_analyse_uncached(texts, language))
+        found = {t: decode_tokens(v) for t, v in store.get_many(texts).items()}
+        todo = [t for t in texts if t not in found]
+        for start in range(0, len(todo), STORE_CHUNK):
+            chunk = todo[start : start + STORE_CHUNK]
+            analysed = list(_analyse_uncached(chunk, language))
+            store.put_many((t, encode_tokens(tokens)) for t, tokens in zip(chunk, analysed))
+            found.update(zip(chunk, analysed))
+        self.stats["analysed"] += len(todo)
+        self.stats["cache_hits"] += len(texts) - len(todo)
+        return [found[t] for t in texts]
+
+    def _store(self, language: str):
+        if not self.use_cache:
+            return None
+        if language not in self._stores:
+            from criteria_nlp.io.content_cache import ContentCache
+            from criteria_nlp.io.paths import analyses_dir
+
+            self._stores[language] = ContentCache(analyses_dir(self.cache_dir), analysis_namespace(language))
+        return self._stores[language]
 
     def content_lemmas(self, texts: list[str], language: str) -> list[list[str]]:
         """Lemmas of the content words of each text (stop words, punctuation, digits removed)."""
@@ -125,6 +192,9 @@ class Analyser:
         import gc
 
         self._cache.clear()
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
         spacy_pipeline.cache_clear()
         _lookup_lemma.cache_clear()
         gc.collect()

@@ -114,10 +114,11 @@ def _shipped() -> IndicatorLibrary:
     # Read-only once loaded (frozen dataclasses): a cache, not shared mutable state.
     if SHIPPED not in _SHIPPED_CACHE:
         folder = resources.files("criteria_nlp.data").joinpath("indicators")
-        index = parse_yaml(folder.joinpath("index.yaml").read_text(encoding="utf-8"), "index.yaml", IndicatorLibraryError)
+        index = parse_yaml(folder.joinpath("index.yaml").read_text(encoding="utf-8"), "index.yaml", IndicatorLibraryError,
+                           shipped=True)
         files = {p.name[:-5]: p.read_text(encoding="utf-8") for p in folder.iterdir()
                  if p.name.endswith(".yaml") and p.name != "index.yaml"}
-        _SHIPPED_CACHE[SHIPPED] = _from_index(index, {lang: parse_yaml(text, f"{lang}.yaml", IndicatorLibraryError)
+        _SHIPPED_CACHE[SHIPPED] = _from_index(index, {lang: parse_yaml(text, f"{lang}.yaml", IndicatorLibraryError, shipped=True)
                                                        for lang, text in files.items()}, SHIPPED)
     return _SHIPPED_CACHE[SHIPPED]
 

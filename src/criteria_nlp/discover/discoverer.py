@@ -27,6 +27,8 @@ How `Discoverer` works, and why:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -211,7 +213,8 @@ KMeansDiscoverer = Discoverer
 def discover_within_codes(X: np.ndarray, codes: Sequence[str], *, languages: Sequence[str] | None = None,
                           texts: Sequence[str] | None = None, keys: Sequence[str] | None = None,
                           max_unassigned: float = DEFAULT_MAX_UNASSIGNED, seed: int = 0, min_group: int = 6,
-                          max_groups_per_code: int = 12, n_clusters: int | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+                          max_groups_per_code: int = 12, n_clusters: int | None = None,
+                          store=None) -> tuple[np.ndarray, pd.DataFrame]:
     """Criteria groups inside each code and among the uncoded answers ("").
 
     Returns (global cluster id per row, one row per group: cluster, code, k_choice). Global
@@ -238,14 +241,33 @@ def discover_within_codes(X: np.ndarray, codes: Sequence[str], *, languages: Seq
             choice = f"{distinct} distinct answers: one group"
         else:
             high = max(2, min(max_groups_per_code, distinct // min_group)) if code else 40
-            model = Discoverer(n_clusters=wanted, k_range=(2, high), max_unassigned=max_unassigned, seed=seed).fit(
-                X[rows], languages=sub_langs, keys=keys[rows], texts=sub_texts)
-            local, choice = model.labels_, model.k_choice_
+            key = _groups_key(X[rows], keys[rows], sub_texts, sub_langs, (code, wanted, high, max_unassigned, seed)) if store is not None else None
+            found = store.get_many([key]).get(key) if store is not None else None
+            if found is not None:
+                kept = json.loads(found)
+                local, choice = np.asarray(kept["labels"], dtype=int), kept["choice"]
+            else:
+                model = Discoverer(n_clusters=wanted, k_range=(2, high), max_unassigned=max_unassigned, seed=seed).fit(
+                    X[rows], languages=sub_langs, keys=keys[rows], texts=sub_texts)
+                local, choice = model.labels_, model.k_choice_
+                if store is not None:
+                    store.put_many([(key, json.dumps({"labels": [int(v) for v in local], "choice": choice}).encode("utf-8"))])
         for group in range(int(local.max()) + 1 if len(local) else 0):
             labels[rows[local == group]] = next_id + group
             rows_out.append({"cluster": next_id + group, "code": code, "k_choice": choice})
         next_id += int(local.max()) + 1 if len(local) and local.max() >= 0 else 0
     return labels, pd.DataFrame(rows_out, columns=["cluster", "code", "k_choice"])
+
+
+DISCOVERY_FORMAT = 1  # bump when Discoverer's results change: kept groups are then found again
+
+
+def _groups_key(X: np.ndarray, keys, texts, languages, settings: tuple) -> str:
+    digest = hashlib.sha256(np.ascontiguousarray(X, dtype=np.float32).tobytes())
+    for column in (keys, texts, languages):
+        digest.update(b"\x01" + "\x00".join("" if v is None else str(v) for v in (column if column is not None else [])).encode("utf-8"))
+    digest.update(repr((DISCOVERY_FORMAT, *settings)).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def cluster_summary(answers: pd.DataFrame, labels: np.ndarray, vectors: np.ndarray, centres: np.ndarray | None = None) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import os
 
 from criteria_nlp.embed.base import Embedder, normalise_for_cache
 from criteria_nlp.embed.cache import CachedEmbedder, EmbeddingCache
+from criteria_nlp.embed.device import DEVICES, check_device, usable_cpus
 from criteria_nlp.embed.e5 import E5Embedder
 from criteria_nlp.embed.onnx import OnnxE5Embedder
 from criteria_nlp.embed.static import StaticEmbedder
@@ -20,6 +21,7 @@ EMBEDDERS = ("e5", "tfidf", "e5-onnx", "e5-onnx-fp32", "static")
 
 
 __all__ = [
+    "DEVICES",
     "EMBEDDERS",
     "CachedEmbedder",
     "E5Embedder",
@@ -30,6 +32,7 @@ __all__ = [
     "TfidfEmbedder",
     "get_embedder",
     "normalise_for_cache",
+    "usable_cpus",
 ]
 
 
@@ -40,23 +43,26 @@ def get_embedder(
     use_cache: bool = True,
     batch_size: int | None = None,
     seed: int = 0,
+    device: str = "auto",
 ) -> Embedder:
     """Build an embedder by name. e5 is wrapped in the persistent cache unless ``use_cache`` is
     False (so are e5-onnx and e5-onnx-fp32); tfidf is fitted per corpus (call ``fit``) and never
-    cached; static is never cached either (computing its vectors is faster than a lookup)."""
+    cached; static is never cached either (computing its vectors is faster than a lookup).
+    ``device`` (auto, cpu, cuda, mps) is where e5 runs; static and tfidf run on the CPU."""
+    check_device(device)
     options = {} if batch_size is None else {"batch_size": batch_size}
     if name == "static":
         return StaticEmbedder(cache_dir=cache_dir, **options)
     if name in ("e5", "e5-onnx", "e5-onnx-fp32"):
         if name == "e5":
-            inner = E5Embedder(cache_dir=cache_dir, **options)
+            inner = E5Embedder(cache_dir=cache_dir, device=device, **options)
         else:
-            inner = OnnxE5Embedder(cache_dir=cache_dir, quantized=name == "e5-onnx", **options)
+            inner = OnnxE5Embedder(cache_dir=cache_dir, quantized=name == "e5-onnx", device=device, **options)
         if not use_cache:
             return inner
         cache = EmbeddingCache(embeddings_dir(cache_dir), inner.model_id)
-        # Vectors are committed every max(64, batch) texts: the resume granularity.
-        return CachedEmbedder(inner, cache, batch_size=max(64, inner.batch_size))
+        # Vectors are committed every max(64, the backend's batch) texts: the resume granularity.
+        return CachedEmbedder(inner, cache, batch_size=64)
     if name == "tfidf":
         return TfidfEmbedder(seed=seed)
     raise CriteriaNLPError(f"unknown embedder '{name}': choose one of {', '.join(EMBEDDERS)}")

@@ -33,6 +33,11 @@ class Embedder(ABC):
     def dim(self) -> int:
         """Length of each vector."""
 
+    @property
+    def runtime(self) -> dict:
+        """Where and how the vectors were computed (device, precision, threads), for the manifest."""
+        return {}
+
     def fit(self, texts: Sequence[str]) -> "Embedder":
         """Learn from the corpus (only corpus-fitted backends do); returns self."""
         return self

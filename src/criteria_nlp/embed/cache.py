@@ -136,6 +136,10 @@ class CachedEmbedder(Embedder):
     def dim(self) -> int:
         return self.inner.dim
 
+    @property
+    def runtime(self) -> dict:
+        return self.inner.runtime
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed(texts)
 
@@ -168,9 +172,11 @@ class CachedEmbedder(Embedder):
         # Let the backend choose the order (e5 groups similar lengths: less padding).
         order = [misses[j] for j in self.inner._batch_order([unique[i] for i in misses])]
         label = f"embedding ({self.name}, {len(unique) - len(misses)} cached)"
+        # At least one backend batch per commit (a GPU batch is larger than the default chunk).
+        step = max(self.batch_size, self.inner.batch_size) if order else self.batch_size
         with progress_bar(len(order), label, show_progress and bool(order)) as advance:
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start : start + self.batch_size]
+            for start in range(0, len(order), step):
+                chunk = order[start : start + step]
                 chunk_texts = [unique[i] for i in chunk]
                 chunk_vectors = self.inner.embed(chunk_texts)
                 check_shape(chunk_vectors, len(chunk), self.dim, self.name)

@@ -11,6 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from criteria_nlp.embed.base import Embedder
+from criteria_nlp.embed.device import (
+    GPU_BATCH_SIZE,
+    HALF_PRECISION_MIN_COSINE,
+    check_device,
+    set_torch_threads,
+    torch_device,
+)
 from criteria_nlp.embed.e5_convert import (
     CONVERSION_FORMAT,
     E5_DIM,
@@ -34,6 +41,12 @@ class E5Embedder(Embedder):
     Lazy: torch and sentence-transformers are imported, and the model converted/loaded, on the
     first ``_encode`` (or ``load()``). ``cache_dir`` overrides the cache root (see ``paths``);
     texts longer than ``max_seq_length`` tokens are truncated.
+
+    ``device``: auto (a GPU when torch sees one), cpu, cuda or mps. On a GPU the first batch is
+    embedded in fp32 and in fp16; fp16 is kept for the rest only when every vector keeps a cosine
+    >= HALF_PRECISION_MIN_COSINE to its fp32 one (``half=False`` never tries it). The vectors
+    agree whatever the device, so the model id (the cache key) does not name it.
+    ``batch_size`` None: 16 on the CPU, GPU_BATCH_SIZE on a GPU.
     """
 
     name = "e5"
@@ -41,19 +54,52 @@ class E5Embedder(Embedder):
     def __init__(
         self,
         cache_dir: str | os.PathLike | None = None,
-        batch_size: int = 16,
-        device: str = "cpu",
+        batch_size: int | None = None,
+        device: str = "auto",
         max_seq_length: int = 256,
+        half: bool = True,
     ):
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         if not 1 <= max_seq_length <= _MAX_POSITIONS:
             raise ValueError(f"max_seq_length must be in 1..{_MAX_POSITIONS} (tokens, incl. <s> </s>)")
         self.cache_dir = cache_dir
-        self.batch_size = batch_size
-        self.device = device
+        self.requested_batch_size = batch_size
+        self.device = check_device(device)
         self.max_seq_length = max_seq_length
+        self.half = half
+        self.precision = "fp32"
+        self.half_min_cosine: float | None = None  # measured on the first GPU batch
         self._model = None
+        self._resolved_device: str | None = None
+        self._precision_checked = False
+
+    @property
+    def resolved_device(self) -> str:
+        """The device the model runs on (auto resolved: imports torch unless device is cpu)."""
+        if self._resolved_device is None:
+            self._resolved_device = torch_device(self.device)
+        return self._resolved_device
+
+    @property
+    def runtime(self) -> dict:
+        if self._model is None:
+            return {"device_requested": self.device}
+        import torch
+
+        info = {"device_requested": self.device, "device": self.resolved_device, "precision": self.precision,
+                "batch_size": self.batch_size}
+        if self.resolved_device == "cpu":
+            info["threads"] = torch.get_num_threads()
+        if self.half_min_cosine is not None:
+            info["half_min_cosine_first_batch"] = self.half_min_cosine
+        return info
+
+    @property
+    def batch_size(self) -> int:
+        if self.requested_batch_size is not None:
+            return self.requested_batch_size
+        return 16 if self.resolved_device == "cpu" else GPU_BATCH_SIZE
 
     @property
     def model_id(self) -> str:
@@ -75,8 +121,12 @@ class E5Embedder(Embedder):
     def load(self):
         """Load the model now (idempotent) and return the SentenceTransformer."""
         if self._model is None:
-            self._model = _load_sentence_transformer(self.model_path, self.device)
+            device = self.resolved_device
+            if device == "cpu":
+                set_torch_threads()
+            self._model = _load_sentence_transformer(self.model_path, device)
             self._model.max_seq_length = self.max_seq_length
+            self._precision_checked = device == "cpu" or not self.half
         return self._model
 
     def _batch_order(self, texts: Sequence[str]) -> np.ndarray:
@@ -86,7 +136,27 @@ class E5Embedder(Embedder):
         return np.argsort(-lengths, kind="stable")
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.load().encode(
+        model = self.load()
+        if not self._precision_checked:
+            return self._choose_precision(model, texts)
+        return self._run(model, texts)
+
+    def _choose_precision(self, model, texts: list[str]) -> np.ndarray:
+        """fp16 when it agrees with fp32 on this (first) batch; its fp32 vectors are returned."""
+        full = self._run(model, texts)
+        model.half()
+        half = self._run(model, texts)
+        cosine = float(np.min(np.sum(full * half, axis=1))) if len(texts) else 1.0
+        self.half_min_cosine = round(cosine, 6)
+        if np.isfinite(cosine) and cosine >= HALF_PRECISION_MIN_COSINE:
+            self.precision = "fp16"
+        else:
+            model.float()
+        self._precision_checked = True
+        return full
+
+    def _run(self, model, texts: list[str]) -> np.ndarray:
+        vectors = model.encode(
             texts,
             prompt_name=PROMPT_NAME,
             batch_size=len(texts),

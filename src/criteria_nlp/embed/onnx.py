@@ -29,6 +29,7 @@ import numpy as np
 
 from criteria_nlp.embed.base import Embedder
 from criteria_nlp.embed.derived import ensure_derived
+from criteria_nlp.embed.device import check_device, onnx_providers, usable_cpus
 from criteria_nlp.embed.e5 import quiet_loading
 from criteria_nlp.embed.e5_convert import (
     CONVERSION_FORMAT,
@@ -155,6 +156,7 @@ class OnnxE5Embedder(Embedder):
         max_seq_length: int = 256,
         threads: int | None = None,
         spin: bool = False,
+        device: str = "auto",
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -164,8 +166,10 @@ class OnnxE5Embedder(Embedder):
         self.quantized = quantized
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
-        self.threads = threads
+        self.threads = threads  # None: every CPU this process may use (affinity and cgroup quota)
         self.spin = spin
+        self.device = check_device(device)
+        self.providers: list[str] = []
         self.name = "e5-onnx" if quantized else "e5-onnx-fp32"
         self._session = None
         self._tokenizer = None
@@ -183,13 +187,22 @@ class OnnxE5Embedder(Embedder):
         return E5_DIM
 
     @property
+    def runtime(self) -> dict:
+        info = {"device_requested": self.device}
+        if self._session is not None:
+            info.update(providers=self.session_providers(), threads=self.threads or usable_cpus())
+        return info
+
+    def session_providers(self) -> list[str]:
+        return list(self._session.get_providers()) if self._session is not None else []
+
+    @property
     def model_path(self) -> Path:
         return ensure_onnx_model(models_dir(self.cache_dir), quantized=self.quantized)
 
     def load(self):
         """Load the ONNX Runtime session now (idempotent) and return it."""
         if self._session is None:
-            folder = self.model_path
             try:
                 import onnxruntime as ort
                 from tokenizers import Tokenizer
@@ -197,6 +210,8 @@ class OnnxE5Embedder(Embedder):
                 raise ModelError(
                     f"onnxruntime cannot be imported ({exc}): reinstall criteria-nlp, or use --embedder e5"
                 ) from exc
+            self.providers = onnx_providers(self.device)  # a missing GPU fails before any export
+            folder = self.model_path
             try:
                 tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
                 tokenizer.enable_truncation(self.max_seq_length)
@@ -204,13 +219,13 @@ class OnnxE5Embedder(Embedder):
                 tokenizer.enable_padding(pad_id=1 if pad_id is None else pad_id, pad_token="<pad>")
                 options = ort.SessionOptions()
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                if self.threads:
-                    options.intra_op_num_threads = self.threads
+                # ONNX Runtime's own default counts the host's cores, not the ones a container allows.
+                options.intra_op_num_threads = self.threads or usable_cpus()
                 if not self.spin:
                     # Idle threads sleep instead of spinning: on a busy 2-core machine spinning
                     # threads steal the cores the work needs (measured: up to 2x slower).
                     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+                session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=self.providers)
             except Exception as exc:
                 raise ModelError(
                     f"loading the ONNX e5 model from {folder} failed ({exc}): delete that folder so it "

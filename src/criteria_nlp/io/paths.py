@@ -1,4 +1,5 @@
-"""Where criteria-nlp keeps data that can be rebuilt: the converted model and the embedding cache.
+"""Where criteria-nlp keeps data that can be rebuilt: the converted models, the embedding cache
+and the analysis caches (language, lemmas).
 
 Precedence: an explicit override (e.g. the CLI's ``--cache-dir``) > the environment variable
 ``CRITERIA_NLP_CACHE_DIR`` > the platform's user cache folder (``~/.cache/criteria-nlp`` on Linux,
@@ -40,6 +41,29 @@ def models_dir(override: str | os.PathLike | None = None) -> Path:
 def embeddings_dir(override: str | os.PathLike | None = None) -> Path:
     """Folder holding one sqlite embedding cache per model id."""
     return _ensure_dir(cache_root(override) / "embeddings")
+
+
+def analyses_dir(override: str | os.PathLike | None = None) -> Path:
+    """Folder holding the content caches of the text analyses (language, lemmas)."""
+    return _ensure_dir(cache_root(override) / "analyses")
+
+
+CACHE_PARTS = {"embeddings": embeddings_dir, "analyses": analyses_dir}  # what `cache clear` may empty
+
+
+def clear_cache(override: str | os.PathLike | None = None, parts=tuple(CACHE_PARTS)) -> dict[str, int]:
+    """Delete the cached results (not the converted models): part -> files removed."""
+    removed = {}
+    for part in parts:
+        folder = CACHE_PARTS[part](override)
+        files = [p for p in folder.iterdir() if p.is_file()]
+        for path in files:
+            try:
+                path.unlink()
+            except OSError as exc:
+                raise OutputError(f"cannot delete {path} ({exc.strerror or exc}): is a run still using it?") from exc
+        removed[part] = len(files)
+    return removed
 
 
 def _ensure_dir(path: Path) -> Path:

@@ -19,12 +19,16 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def parse_yaml(text: str, name: str, error: type[Exception]):
-    """The YAML document in `text`; any problem becomes `error` with a one-line message."""
+def parse_yaml(text: str, name: str, error: type[Exception], *, shipped: bool = False):
+    """The YAML document in `text`; any problem becomes `error` with a one-line message.
+
+    `shipped`: a file of the package itself (no alias bombs to fear), read with libyaml's C
+    parser where PyYAML has it: the shipped indicator library took seconds per run in Python."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
         raise error(f"{name}: larger than {MAX_YAML_BYTES // (1024 * 1024)} MB; is this the right file?")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if shipped else _NoAliasLoader
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader or a subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

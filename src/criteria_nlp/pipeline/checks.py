@@ -17,7 +17,7 @@ MAX_TOP_K = 5
 
 def check_settings(*, embedder: str | None = None, seed: int = 0, top_k: int = 1, n_clusters: int | None = None,
                    min_confidence: float | None = None, max_unassigned: float | None = None, shots: int = 0,
-                   batch_size: int | None = None) -> None:
+                   batch_size: int | None = None, device: str = "auto") -> None:
     """Options that are wrong whatever the data: one-line InputErrors."""
     if embedder is not None:
         from criteria_nlp.embed import EMBEDDERS
@@ -37,12 +37,16 @@ def check_settings(*, embedder: str | None = None, seed: int = 0, top_k: int = 1
         raise InputError(f"--shots must be 0 or more, not {shots!r}")
     if batch_size is not None and batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, not {batch_size!r}")
+    from criteria_nlp.embed.device import DEVICES
+
+    if device not in DEVICES:
+        raise InputError(f"unknown device '{device}': choose one of {', '.join(DEVICES)}")
 
 
 def check_config(config: RunConfig) -> None:
     check_settings(embedder=config.embedder, seed=config.seed, top_k=config.top_k, n_clusters=config.n_clusters,
                    min_confidence=config.min_confidence, max_unassigned=config.max_unassigned, shots=config.shots,
-                   batch_size=config.batch_size)
+                   batch_size=config.batch_size, device=config.device)
 
 
 def check_top_k(top_k: int, codebook) -> None:

@@ -36,35 +36,37 @@ def _check_output(output, inputs) -> None:
     refuse_overwriting_inputs([check_output_file(output)], inputs)
 
 
-def _embedder(name: str, cache_dir, seed: int):
+def _embedder(name: str, cache_dir, seed: int, device: str = "auto", use_cache: bool = True):
     from criteria_nlp.embed import get_embedder
 
-    return get_embedder(name, cache_dir=cache_dir, seed=seed)
+    return get_embedder(name, cache_dir=cache_dir, seed=seed, device=device, use_cache=use_cache)
 
 
-def _embedded_answers(input, *, text_col, id_col, lang_col, redact, embedder, cache_dir, seed, show_progress, n_clusters=None):
+def _embedded_answers(input, *, text_col, id_col, lang_col, redact, embedder, cache_dir, seed, show_progress, n_clusters=None,
+                      device="auto", use_cache=True):
     """Read, detect languages, optionally redact, and embed the answers (non-answers left out):
     the shared first half of the single-stage commands. Returns (RunState, embedder)."""
     corpus = read_answers(input, text_col=text_col, id_col=id_col, lang_col=lang_col)
-    answers = prepare_answers(corpus)
+    answers = prepare_answers(corpus, cache_dir=cache_dir, use_cache=use_cache)
     if redact:
         from criteria_nlp.prepare.privacy import redact_answers
 
         answers, _ = redact_answers(answers)
     state = RunState.from_answers(answers)
     check_n_clusters(n_clusters, int(state.coded.sum()))
-    backend = _embedder(embedder, cache_dir, seed)
+    backend = _embedder(embedder, cache_dir, seed, device, use_cache)
     return state.with_vectors(embed_answers(state.rows["text"].tolist(), backend, show_progress)), backend
 
 
-def embed_file(input, output, *, text_col="text", id_col=None, embedder=DEFAULT_EMBEDDER, seed=0, cache_dir=None, show_progress=True) -> dict:
+def embed_file(input, output, *, text_col="text", id_col=None, embedder=DEFAULT_EMBEDDER, seed=0, cache_dir=None, show_progress=True,
+               device="auto", use_cache=True) -> dict:
     """Write one float32 vector per answer (input order, empty rows skipped) to a .npy file."""
     import io
 
     _check_output(output, [input])
     check_settings(embedder=embedder, seed=seed)
     corpus = read_answers(input, text_col=text_col, id_col=id_col)
-    backend = _embedder(embedder, cache_dir, seed)
+    backend = _embedder(embedder, cache_dir, seed, device, use_cache)
     vectors = embed_answers(corpus.texts, backend, show_progress).astype(np.float32)
     buffer = io.BytesIO()
     np.save(buffer, vectors)
@@ -75,7 +77,7 @@ def embed_file(input, output, *, text_col="text", id_col=None, embedder=DEFAULT_
 def assign_file(
     input, output, *, codebook=DEFAULT_CODEBOOK, text_col="text", id_col=None, lang_col=None, embedder=DEFAULT_EMBEDDER,
     min_confidence=DEFAULT_MIN_CONFIDENCE, seed=0, cache_dir=None, show_progress=True, redact=False,
-    train=None, label_col="code", shots=0, top_k=1,
+    train=None, label_col="code", shots=0, top_k=1, device="auto", use_cache=True,
 ) -> pd.DataFrame:
     """Assign each answer to a code: id, code (empty = abstained), confidence, code_label
     (+ code_2, confidence_2... with top_k > 1). Zero-shot from the codebook, or learned from
@@ -92,7 +94,7 @@ def assign_file(
     training = read_training(Path(train), label_col=label_col, text_col=text_col, languages=DEFAULT_LANGUAGES) if train else None
     state, backend = _embedded_answers(
         input, text_col=text_col, id_col=id_col, lang_col=lang_col, redact=redact,
-        embedder=embedder, cache_dir=cache_dir, seed=seed, show_progress=show_progress)
+        embedder=embedder, cache_dir=cache_dir, seed=seed, show_progress=show_progress, device=device, use_cache=use_cache)
     table, _ = assign_answers(state.rows, state.vectors, book, backend, training=training, shots=shots,
                               min_confidence=min_confidence, top_k=top_k, seed=seed)
     answers = state.with_rows(table).answers
@@ -106,7 +108,7 @@ def assign_file(
 
 def cluster_file(
     input, output, *, n_clusters=None, text_col="text", id_col=None, lang_col=None, embedder=DEFAULT_EMBEDDER,
-    seed=0, cache_dir=None, show_progress=True, redact=False, max_unassigned=DEFAULT_MAX_UNASSIGNED,
+    seed=0, cache_dir=None, show_progress=True, redact=False, max_unassigned=DEFAULT_MAX_UNASSIGNED, device="auto", use_cache=True,
 ) -> str:
     """Discovery without a codebook: id, cluster (-1 = unassigned or non-answer), cluster_label.
 
@@ -117,7 +119,8 @@ def cluster_file(
     check_settings(embedder=embedder, seed=seed, n_clusters=n_clusters, max_unassigned=max_unassigned)
     state, _ = _embedded_answers(
         input, text_col=text_col, id_col=id_col, lang_col=lang_col, redact=redact,
-        embedder=embedder, cache_dir=cache_dir, seed=seed, show_progress=show_progress, n_clusters=n_clusters)
+        embedder=embedder, cache_dir=cache_dir, seed=seed, show_progress=show_progress, n_clusters=n_clusters,
+        device=device, use_cache=use_cache)
     rows = state.rows
     model = Discoverer(n_clusters=n_clusters, max_unassigned=max_unassigned, seed=seed).fit(
         state.vectors, languages=rows["language"].tolist(), keys=rows["id"].tolist(), texts=rows["text"].tolist())

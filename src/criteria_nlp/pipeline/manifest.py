@@ -87,7 +87,7 @@ def build_manifest(config: RunConfig, corpus: Corpus, answers: pd.DataFrame, emb
         "version": __version__,
         "python": platform.python_version(),
         "packages": _versions(),
-        "model": {"embedder": embedder.name, "model_id": embedder.model_id, "dim": embedder.dim},
+        "model": {"embedder": embedder.name, "model_id": embedder.model_id, "dim": embedder.dim, **embedder.runtime},
         "parameters": parameters,
         "seed": config.seed,
         "input": {

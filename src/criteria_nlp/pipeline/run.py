@@ -97,6 +97,7 @@ class FittedRun:
     timer: StageTimer
     embedding_stats: dict = field(default_factory=dict)
     redaction: dict | None = None
+    analysis_stats: dict = field(default_factory=dict)  # hits and misses of the text-analysis cache
 
     @property
     def answers(self) -> pd.DataFrame:
@@ -134,7 +135,8 @@ def read_run_inputs(config: RunConfig, decisions: DecisionState | None = None, c
 def prepare_run(config: RunConfig, corpus: Corpus, timer: StageTimer) -> tuple[RunState, dict | None]:
     """Languages, non-answers and duplicates (and redaction): the answers ready to embed."""
     with timer.stage("language"):
-        state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress))
+        state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress,
+                                                     cache_dir=config.cache_dir, use_cache=config.use_cache))
     redaction = None
     if config.redact:
         from criteria_nlp.prepare.privacy import redact_answers
@@ -152,13 +154,14 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
 
     timer = timer or StageTimer(report=config.show_progress)
     codebook, decisions = inputs.codebook, inputs.decisions
-    analyser = Analyser()
+    analyser = Analyser(cache_dir=config.cache_dir, use_cache=config.use_cache)
     state, redaction = prepare_run(config, inputs.corpus, timer)
     check_n_clusters(config.n_clusters, int(state.coded.sum()))
     # Beyond PREFETCH_MAX answers the analyses (about 1 GB at 100,000) would sit in memory
     # beside assignment and discovery, while hiding only a minute of a half-hour embedding.
     prefetch = analyser.prefetch(texts_by_language(state.rows)) if state.coded.sum() <= PREFETCH_MAX else None
-    embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size)
+    embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size,
+                            device=config.device, use_cache=config.use_cache)
     with timer.stage("embed"):
         state = state.with_vectors(embed_answers(state.rows["text"].tolist(), embedder, config.show_progress))
         embedding_stats = dict(getattr(embedder, "stats", {}) or {})
@@ -170,7 +173,8 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
         state = state.with_answers(answers)
     with timer.stage("discover"):
         labels, _, discovery = discover_groups(state.rows, state.vectors, max_unassigned=config.max_unassigned,
-                                                      seed=config.seed, n_clusters=config.n_clusters)
+                                               seed=config.seed, n_clusters=config.n_clusters,
+                                               cache_dir=config.cache_dir, use_cache=config.use_cache)
         state = state.with_row_values("cluster", labels, fill=UNASSIGNED)
         answers, group_report = apply_group_decisions(state.answers, state.vectors, state.coded, decisions, codebook)
         state, decision_report = state.with_answers(answers), decision_report + group_report
@@ -178,12 +182,13 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
         if prefetch is not None:
             prefetch.wait()
         described = describe_run(config, inputs, state, embedder, analyser)
+        analysis_stats = dict(analyser.stats)
         analyser.close()  # the token analyses of every answer: hundreds of MB at 100,000 answers
         state = state.with_rows(described.answers)
     return FittedRun(config=config, inputs=inputs, state=state, embedder=embedder, assigner=assigner, discovery=discovery,
                      clusters=described.clusters, indicators=described.indicators, codes=described.codes,
                      described_info=described.info, decision_report=decision_report, timer=timer,
-                     embedding_stats=embedding_stats, redaction=redaction)
+                     embedding_stats=embedding_stats, redaction=redaction, analysis_stats=analysis_stats)
 
 
 def describe_run(config: RunConfig, inputs: RunInputs, state: RunState, embedder, analyser: Analyser | None = None):
@@ -215,10 +220,12 @@ def write_run(outdir: Path, fitted: FittedRun) -> RunResult:
             manifest["review"] = review
             manifest["assignment"] = fitted.assigner.info_
             manifest["indicators"] = fitted.described_info
+            manifest["analysis_cache"] = dict(fitted.analysis_stats)
             if fitted.redaction is not None:
                 manifest["redaction"] = fitted.redaction
             rows = state.rows
-            coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed)
+            coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed,
+                                           cache_dir=config.cache_dir, use_cache=config.use_cache)
             write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
                              projection_note=note, gold_col=config.gold_col, manifest=manifest,
                              correction=config.correction, seed=config.seed, indicators=indicators, language=language)

@@ -16,10 +16,13 @@ from criteria_nlp.prepare.text import answer_status, duplicate_groups
 OTHER_LANGUAGE = "other_language"  # status of answers in a language outside the configured list
 
 
-def prepare_answers(corpus: Corpus, languages=DEFAULT_LANGUAGES, show_progress: bool = False) -> pd.DataFrame:
-    """Corpus rows with language, status (answer / non_answer / other_language) and duplicate group."""
+def prepare_answers(corpus: Corpus, languages=DEFAULT_LANGUAGES, show_progress: bool = False, *,
+                    cache_dir=None, use_cache: bool = False) -> pd.DataFrame:
+    """Corpus rows with language, status (answer / non_answer / other_language) and duplicate group.
+    `use_cache`: keep each text's detected languages in the content cache of `cache_dir`."""
     answers = corpus.answers.copy()
-    detected = identify_languages(answers, LanguageIdentifier(languages, show_progress=show_progress))
+    identifier = LanguageIdentifier(languages, show_progress=show_progress, cache_dir=cache_dir, use_cache=use_cache)
+    detected = identify_languages(answers, identifier)
     answers["language"] = detected["language"].fillna("")
     answers["language_source"] = detected["language_source"]
     answers["status"] = answer_status(answers["text"])

@@ -66,11 +66,43 @@ def gold_metrics(answers: pd.DataFrame, gold_col: str | None) -> dict | None:
     return code_metrics(gold.tolist(), rows["code"].fillna("").astype(str).tolist(), rows["language"].astype(str).tolist())
 
 
-def map_coordinates(ids: Sequence[str], vectors: np.ndarray, languages: Sequence[str], seed: int = 0) -> tuple[pd.DataFrame, str]:
+MAP_CACHE_ENTRIES = 200  # maps kept in the cache (a 100,000-answer map is 1.6 MB)
+
+
+def map_coordinates(ids: Sequence[str], vectors: np.ndarray, languages: Sequence[str], seed: int = 0, *,
+                    cache_dir=None, use_cache: bool = False) -> tuple[pd.DataFrame, str]:
+    """The report's 2-D map. `use_cache`: kept in the content cache, keyed by the vectors,
+    languages, seed and layout version, so a re-run on the same answers lays nothing out again."""
     from criteria_nlp.report.projection import project_2d
 
+    store = key = None
+    if use_cache:
+        import hashlib
+
+        from criteria_nlp.io.content_cache import ContentCache
+        from criteria_nlp.io.paths import analyses_dir
+        from criteria_nlp.report.projection import LAYOUT_VERSION
+
+        digest = hashlib.sha256(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+        digest.update("\x00".join(map(str, languages)).encode("utf-8"))
+        key = f"{digest.hexdigest()}:{len(vectors)}:{seed}"
+        store = ContentCache(analyses_dir(cache_dir), f"map:v{LAYOUT_VERSION}", max_entries=MAP_CACHE_ENTRIES)
+        found = store.get_many([key]).get(key)
+        if found is not None:
+            note, _, blob = found.partition(b"\x00")
+            coords = np.frombuffer(blob, dtype="<f8").reshape(-1, 2)
+            if len(coords) == len(vectors):
+                store.close()
+                return _coordinates_frame(ids, coords), note.decode("utf-8")
     coords, note = project_2d(vectors, languages, seed=seed)
-    return pd.DataFrame({"id": [str(i) for i in ids], "x": coords[:, 0], "y": coords[:, 1]}), note
+    if store is not None:
+        store.put_many([(key, note.encode("utf-8") + b"\x00" + np.asarray(coords, dtype="<f8").tobytes())])
+        store.close()
+    return _coordinates_frame(ids, coords), note
+
+
+def _coordinates_frame(ids: Sequence[str], coords: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"id": [str(i) for i in ids], "x": coords[:, 0], "y": coords[:, 1]})
 
 
 def write_run_report(outdir: Path, answers: pd.DataFrame, *, comparison: pd.DataFrame, codebook=None, clusters=None,

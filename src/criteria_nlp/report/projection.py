@@ -3,7 +3,10 @@
 Vectors are language-centred first (as for discovery), so that the map groups meaning
 rather than language. t-SNE (scikit-learn, PCA initialisation, fixed seed) keeps
 neighbourhoods, which is what a reader looks for ("which answers sit together");
-above `max_tsne` answers it becomes slow on a laptop and PCA is used instead.
+t-SNE's cost grows with the number of answers (it was the report's largest cost), so above
+`tsne_sample` distinct answers it lays out a seeded sample and places every other answer at
+the distance-weighted mean of its nearest sampled neighbours (in the same PCA space).
+method="auto" is that sampled t-SNE at any size; "pca" gives the first two components.
 t-SNE runs on the first 50 principal components (the usual preprocessing) with one
 OpenMP thread: scikit-learn's Barnes-Hut gradient otherwise spins every core and, on a
 busy 2-core machine, took 56 s instead of 0.4 s for 120 answers; one thread also keeps
@@ -18,11 +21,14 @@ import numpy as np
 
 from criteria_nlp.vectors import centre_by_language
 
+LAYOUT_VERSION = 2  # bump when the layout changes: cached maps are then laid out again
 MIN_TSNE = 5  # distinct points below which t-SNE is not run (it divides by their spread)
+TSNE_SAMPLE = 1000  # distinct answers t-SNE lays out itself; the others are placed by their neighbours
+NEIGHBOURS = 5  # sampled neighbours that place an answer outside the sample
 
 
 def project_2d(vectors: np.ndarray, languages: Sequence[str] | None = None, *, method: str = "auto",
-               seed: int = 0, max_tsne: int = 5000) -> tuple[np.ndarray, str]:
+               seed: int = 0, tsne_sample: int = TSNE_SAMPLE) -> tuple[np.ndarray, str]:
     """(n, 2) coordinates scaled to [0, 1] and a one-line description of the method.
 
     Degenerate inputs degrade gracefully: identical answers share one point (t-SNE's tree
@@ -55,16 +61,9 @@ def project_2d(vectors: np.ndarray, languages: Sequence[str] | None = None, *, m
             coords = np.column_stack([coords, np.zeros(len(coords))])
         return _unit_scale(coords)[inverse], f"{m} distinct answers: first principal components of language-centred embeddings"
     if method == "auto":
-        method = "tsne" if m <= max_tsne else "pca"
+        method = "tsne"
     if method == "tsne":
-        from sklearn.manifold import TSNE
-
-        perplexity = float(min(30.0, max(2.0, (m - 1) / 3.0)))
-        with _single_thread():
-            reduced = PCA(n_components=min(50, m, distinct.shape[1]), svd_solver="full").fit_transform(distinct)
-            coords = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=500,
-                          random_state=seed, n_jobs=1).fit_transform(reduced)
-        description = f"t-SNE (perplexity {perplexity:g}, PCA init, seed {seed}) of language-centred embeddings"
+        coords, description = _sampled_tsne(distinct, seed, tsne_sample)
         if m < n:
             description += f" ({m} distinct answers of {n})"
     else:
@@ -72,6 +71,46 @@ def project_2d(vectors: np.ndarray, languages: Sequence[str] | None = None, *, m
             coords = PCA(n_components=2, svd_solver="full").fit_transform(distinct)
         description = "first two principal components of language-centred embeddings"
     return _unit_scale(np.nan_to_num(coords))[inverse], description
+
+
+def _sampled_tsne(points: np.ndarray, seed: int, sample_size: int) -> tuple[np.ndarray, str]:
+    """t-SNE of all points, or of a seeded sample with the others placed by their neighbours."""
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    m = len(points)
+    sample = np.arange(m) if m <= sample_size else np.sort(np.random.default_rng(seed).choice(m, sample_size, replace=False))
+    k = len(sample)
+    perplexity = float(min(30.0, max(2.0, (k - 1) / 3.0)))
+    with _single_thread():
+        pca = PCA(n_components=min(50, k, points.shape[1]), svd_solver="full").fit(points[sample])
+        reduced = pca.transform(points)
+        laid = TSNE(n_components=2, perplexity=perplexity, init="pca", max_iter=500,
+                    random_state=seed, n_jobs=1).fit_transform(reduced[sample])
+    description = f"t-SNE (perplexity {perplexity:g}, PCA init, seed {seed}) of language-centred embeddings"
+    if k == m:
+        return laid, description
+    coords = np.empty((m, 2))
+    coords[sample] = laid
+    rest = np.setdiff1d(np.arange(m), sample)
+    coords[rest] = _place_by_neighbours(reduced[rest], reduced[sample], laid)
+    return coords, description + f" of a sample of {k:,}; the other answers placed among their {NEIGHBOURS} nearest sampled ones"
+
+
+def _place_by_neighbours(points: np.ndarray, anchors: np.ndarray, anchor_coords: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Each point at the inverse-distance-weighted mean of its nearest anchors' coordinates."""
+    k = min(NEIGHBOURS, len(anchors))
+    anchor_norms = (anchors**2).sum(axis=1)
+    out = np.empty((len(points), 2))
+    for start in range(0, len(points), chunk):
+        block = points[start : start + chunk]
+        distances = np.maximum((block**2).sum(axis=1)[:, None] + anchor_norms[None, :] - 2 * block @ anchors.T, 0.0)
+        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
+        d = np.sqrt(np.take_along_axis(distances, nearest, axis=1))
+        weights = 1.0 / (d + 1e-9)
+        weights /= weights.sum(axis=1, keepdims=True)
+        out[start : start + chunk] = np.einsum("ij,ijk->ik", weights, anchor_coords[nearest])
+    return out
 
 
 def _single_thread():

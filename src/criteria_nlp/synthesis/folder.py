@@ -198,7 +198,8 @@ def _embedder(config, saved: dict, folder: Path):
     """The embedder the model was fitted with, refused when its model changed (other vectors)."""
     from criteria_nlp.embed import get_embedder
 
-    embedder = get_embedder(saved["name"], cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size)
+    embedder = get_embedder(saved["name"], cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size,
+                            device=config.device, use_cache=config.use_cache)
     if embedder.model_id != saved["model_id"]:
         raise IncompatibleModelError(f"{folder}: fitted on embeddings of {saved['model_id']}, this environment gives "
                                      f"{embedder.model_id}; fit and save the model again")

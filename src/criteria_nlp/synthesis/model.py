@@ -278,7 +278,7 @@ class Synthesis:
             inputs, state, report, redaction = self._coded_wave(config, corpus, decisions)
             state = state.with_answers(state.answers.drop(columns="group_similarity"))
         with timer.stage("describe"):
-            analyser = Analyser()
+            analyser = Analyser(cache_dir=config.cache_dir, use_cache=config.use_cache)
             described = describe_run(config, inputs, state, self.embedder_, analyser)
             analyser.close()
             state = state.with_rows(described.answers)
