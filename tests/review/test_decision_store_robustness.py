@@ -27,7 +27,7 @@ review = pytest.importorskip("criteria_nlp.review")
 
 from criteria_nlp.cli.app import main
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 ROWS = [
     ("m1", "avoir un logement décent", "Mulhouse"),
     ("m2", "des loyers trop chers", "Mulhouse"),

@@ -37,7 +37,7 @@ def report_run(tmp_path_factory, e5_embedder):
     """A real run (e5, from the session's converted model) on demo answers from three
     cities in three languages, with the manual codes evaluated, and one hostile answer."""
     folder = tmp_path_factory.mktemp("report-run")
-    demo = pd.read_csv(Path(__file__).parents[1] / "corpora" / "demo" / "answers.csv", dtype=str, keep_default_na=False)
+    demo = pd.read_csv(Path(__file__).parents[2] / "corpora" / "demo" / "answers.csv", dtype=str, keep_default_na=False)
     sample = demo[demo["city"].isin(["Mulhouse", "Salaspils", "Kavala"])].groupby("city", group_keys=False).head(50).copy()
     sample.loc[sample.index[0], "text"] = HOSTILE
     source = folder / "answers.csv"
@@ -124,7 +124,7 @@ def french_run(tmp_path_factory):
     """A run (tfidf: no model needed) on demo answers from Mulhouse, Mechelen and Botkyrka,
     written for a French-speaking analyst, with one answer in Arabic."""
     folder = tmp_path_factory.mktemp("report-fr")
-    demo = pd.read_csv(Path(__file__).parents[1] / "corpora" / "demo" / "answers.csv", dtype=str, keep_default_na=False)
+    demo = pd.read_csv(Path(__file__).parents[2] / "corpora" / "demo" / "answers.csv", dtype=str, keep_default_na=False)
     sample = demo[demo["city"].isin(["Mulhouse", "Mechelen", "Botkyrka"])].groupby("city", group_keys=False).head(40).copy()
     # The language column of the form (the city's language): an answer typed in Arabic on the
     # French form stays in the analysis, and so on the map and in its table.

@@ -23,7 +23,7 @@ import pytest
 from criteria_nlp.cli.app import main
 from criteria_nlp.io.outputs import read_output_csv
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 OUTPUTS = ("answers.csv", "clusters.csv", "manifest.json")
 # Nothing is written between "read" and "write", so the middle stages behave like "embed";
 # they run with -m slow to keep the default suite short.

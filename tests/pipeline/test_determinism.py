@@ -13,7 +13,7 @@ import pytest
 from criteria_nlp.cli.app import main
 from criteria_nlp.io.outputs import read_output_csv
 
-DEMO = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "answers.csv"
+DEMO = Path(__file__).resolve().parents[2] / "corpora" / "demo" / "answers.csv"
 
 
 @pytest.fixture(scope="module")

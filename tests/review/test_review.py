@@ -328,7 +328,7 @@ def test_demo_round_trip_every_decision_holds_with_50_new_answers(tmp_path):
     override two answers, reject one), import, re-run with 50 extra answers, check it all."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "out"
     first = run(root / DEMO, out, n_clusters=24)
     assert (out / "indicators.csv").exists() and (out / "review.xlsx").exists()

@@ -10,7 +10,7 @@ import pytest
 from criteria_nlp.config import RunConfig
 from criteria_nlp.pipeline.run import run_pipeline
 
-DEMO = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "answers.csv"
+DEMO = Path(__file__).resolve().parents[2] / "corpora" / "demo" / "answers.csv"
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from criteria_nlp.cli.app import main
 from criteria_nlp.io.corpus import read_answers
 from criteria_nlp.io.outputs import FORMULA_PREFIXES, read_output_csv
 
-BAD = Path(__file__).parent / "data" / "bad"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 CATALOGUE = list(csv.DictReader(open(BAD / "EXPECTED.csv", encoding="utf-8")))
 csv.field_size_limit(2**31 - 1)  # the 1 MB answer is one field
 NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")  # a number is shown, never evaluated as a formula

@@ -15,7 +15,7 @@ import pytest
 
 from criteria_nlp.embed import get_embedder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRC = str(ROOT / "src")
 
 
