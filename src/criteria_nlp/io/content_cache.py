@@ -3,6 +3,8 @@ analyses): the same design as the embedding cache (sqlite in WAL mode, one file 
 in the cache folder, keys = sha256 of namespace + content), so a re-run recomputes only the
 texts it has not seen. Each batch is committed when written (a killed run keeps what it
 stored) and the file is bounded: past `max_entries` rows the oldest written go first.
+A cache that cannot be written (disk full, a file size limit) is skipped for the rest of the
+run, which goes on without it, only slower; a file that cannot be read is a named error.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class ContentCache:
         self.max_entries = max_entries
         self.path = Path(directory) / (hashlib.sha1(namespace.encode("utf-8")).hexdigest() + ".sqlite")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.write_error: str | None = None  # why writing stopped, when it did
         self._conn = self._open()
 
     def key(self, content: str) -> str:
@@ -48,7 +51,7 @@ class ContentCache:
         """Store (content, bytes) pairs in one transaction, committed before returning; then
         drop the oldest rows if the file holds more than `max_entries`."""
         rows = [(self.key(c), sqlite3.Binary(v)) for c, v in items]
-        if not rows:
+        if not rows or self.write_error is not None:
             return
         try:
             with self._conn:
@@ -64,7 +67,8 @@ class ContentCache:
                     drop = excess + self.max_entries // 10
                     self._conn.execute("DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries ORDER BY rowid LIMIT ?)", (drop,))
         except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+            # The transaction was rolled back: what was stored before is intact.
+            self.write_error = str(exc)
 
     def __len__(self) -> int:
         return self._query("SELECT COUNT(*) FROM entries", [])[0][0]
