@@ -50,3 +50,28 @@ def test_clear_cache_empties_vectors_and_analyses_but_keeps_models(tmp_path):
     assert removed["analyses"] >= 1 and list(embeddings_dir(tmp_path).iterdir())
     assert clear_cache(tmp_path) == {"embeddings": 1, "analyses": 0}
     assert (tmp_path / "models" / "keep.bin").exists()
+
+
+def test_a_cache_that_cannot_be_written_is_skipped_not_fatal(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # A file size limit (as when the disk fills up) makes sqlite fail to write: the store stops
+    # writing, keeps what it had, and the caller goes on.
+    code = (
+        "import resource, sys\n"
+        "from criteria_nlp.io.content_cache import ContentCache\n"
+        "cache = ContentCache(sys.argv[1], 'ns')\n"
+        "cache.put_many([('small', b'1')])\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+        "cache.put_many([(f'big {i}', b'x' * 2000) for i in range(50)])\n"
+        "cache.put_many([('after', b'2')])\n"
+        "assert cache.write_error, 'no write error recorded'\n"
+        "assert cache.get_many(['small', 'after', 'big 0']) == {'small': b'1'}\n"
+        "print('ok')\n"
+    )
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False,
+                          env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

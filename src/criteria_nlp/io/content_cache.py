@@ -3,6 +3,8 @@ analyses): the same design as the embedding cache (sqlite in WAL mode, one file 
 in the cache folder, keys = sha256 of namespace + content), so a re-run recomputes only the
 texts it has not seen. Each batch is committed when written (a killed run keeps what it
 stored) and the file is bounded: past `max_entries` rows the oldest written go first.
+A cache the disk refuses (full, a file size limit: sqlite's I/O errors) is skipped for the rest
+of the run, which goes on without it, only slower; a damaged file is a named error.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class ContentCache:
         self.max_entries = max_entries
         self.path = Path(directory) / (hashlib.sha1(namespace.encode("utf-8")).hexdigest() + ".sqlite")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.write_error: str | None = None  # why the cache was skipped, when it was
         self._conn = self._open()
 
     def key(self, content: str) -> str:
@@ -48,7 +51,7 @@ class ContentCache:
         """Store (content, bytes) pairs in one transaction, committed before returning; then
         drop the oldest rows if the file holds more than `max_entries`."""
         rows = [(self.key(c), sqlite3.Binary(v)) for c, v in items]
-        if not rows:
+        if not rows or self.write_error is not None or self._conn is None:
             return
         try:
             with self._conn:
@@ -64,18 +67,21 @@ class ContentCache:
                     drop = excess + self.max_entries // 10
                     self._conn.execute("DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries ORDER BY rowid LIMIT ?)", (drop,))
         except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+            # The transaction was rolled back: what was stored before is intact.
+            self.write_error = str(exc)
 
     def __len__(self) -> int:
-        return self._query("SELECT COUNT(*) FROM entries", [])[0][0]
+        rows = self._query("SELECT COUNT(*) FROM entries", [])
+        return rows[0][0] if rows else 0
 
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
 
     def __getstate__(self):  # a connection cannot be pickled or shared across processes
         raise TypeError("a ContentCache cannot be pickled: open one per process")
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection | None:
         try:
             # check_same_thread=False: the analysis runs in a background thread while embedding;
             # the connection is only ever used by one thread at a time.
@@ -87,13 +93,21 @@ class ContentCache:
                 conn.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('namespace', ?)", (self.namespace,))
         except sqlite3.Error as exc:
+            if _disk_refused(exc):
+                self.write_error = str(exc)
+                return None
             raise self._error(exc) from exc
         return conn
 
     def _query(self, sql: str, params: Sequence) -> list[tuple]:
+        if self._conn is None:
+            return []
         try:
             return self._conn.execute(sql, list(params)).fetchall()
         except sqlite3.Error as exc:
+            if _disk_refused(exc):
+                self.write_error = str(exc)
+                return []
             raise self._error(exc) from exc
 
     def _error(self, exc: sqlite3.Error) -> OutputError:
@@ -101,3 +115,9 @@ class ContentCache:
             f"cache {self.path} is unusable ({exc}): delete that file (it is rebuilt on the next run), "
             "run `criteria-nlp cache clear`, or check the folder is writable"
         )
+
+
+def _disk_refused(exc: sqlite3.Error) -> bool:
+    """An I/O error (disk full, file size limit), as opposed to a damaged file."""
+    message = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("disk i/o error" in message or "disk is full" in message)
