@@ -33,6 +33,8 @@ from pathlib import Path
 
 # Many small BLAS calls on a shared 2-core machine: threads only fight (50x slower measured).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# As the CLI does: OpenMP threads that spin while waiting steal a busy machine's cores (k-means).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -505,7 +507,7 @@ def main(argv=None) -> str:
         sections.append("\n".join(lines))
         print(sections[-1], flush=True)
         # Written after every corpus: a run stopped half-way still leaves what it measured.
-        run = {"command": "python evaluation/bench_quality.py" + ("" if argv is None else " " + " ".join(argv)),
+        run = {"command": " ".join(["python evaluation/bench_quality.py", *(sys.argv[1:] if argv is None else argv)]),
                "embedder": embedder.model_id, "seeds": args.seeds, "curve_seeds": args.curve_seeds, "bertopic": use_bertopic,
                "seconds": time.perf_counter() - started, "corpora": args.corpora.split(","), "summary": summary, "sections": sections}
         report = write_report([run], args.output)
