@@ -33,6 +33,8 @@ from pathlib import Path
 
 # Many small BLAS calls on a shared 2-core machine: threads only fight (50x slower measured).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# As the CLI does: OpenMP threads that spin while waiting steal a busy machine's cores (k-means).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -240,7 +242,7 @@ def learned_rows(name, frame, vectors, embedder, book, mask_of, sizes, seeds) ->
     return out
 
 
-def discovery_rows(frame, vectors, mask_of, seeds, use_bertopic, small: bool) -> list[dict]:
+def discovery_rows(frame, vectors, mask_of, seeds, use_bertopic, small: bool, bertopic_cache: Path | None = None) -> list[dict]:
     """Per seed: the answers of the setting (a random `SMALL_SET` of them when `small`)."""
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -266,21 +268,38 @@ def discovery_rows(frame, vectors, mask_of, seeds, use_bertopic, small: bool) ->
         baselines = {"e5 + KMeans (true K)": KMeans(k, random_state=seed, n_init="auto").fit_predict(V),
                      "TF-IDF + KMeans (true K)": KMeans(k, random_state=seed, n_init="auto").fit_predict(tfidf)}
         if use_bertopic:
-            baselines["BERTopic defaults"] = bertopic_topics(sub["text"].tolist(), V, seed, None)
+            baselines["BERTopic defaults"] = bertopic_topics(sub["text"].tolist(), V, seed, None, bertopic_cache)
         for method, labels in baselines.items():
             row[method] = cluster_metrics(gold, np.asarray(labels, dtype=int))["ami"]
         out.append(row)
     return out
 
 
-def bertopic_topics(texts, vectors, seed, nr_topics):
-    """BERTopic as a new user runs it on precomputed embeddings; only UMAP's seed is fixed."""
+def bertopic_topics(texts, vectors, seed, nr_topics, cache: Path | None = None):
+    """BERTopic as a new user runs it on precomputed embeddings; only UMAP's seed is fixed.
+
+    With `cache` (a folder), the topics are stored under a hash of the texts, the vectors, the
+    seed and the BERTopic version: BERTopic does not depend on this project's code, so a run
+    can reuse the topics an earlier run computed (it takes 10-40 s a fit on 2 cores)."""
+    import hashlib
+
+    import bertopic
     from bertopic import BERTopic
     from umap import UMAP
 
+    vectors = np.asarray(vectors, dtype=np.float32)
+    key = hashlib.sha256("\x1f".join([bertopic.__version__, str(seed), str(nr_topics), *texts]).encode("utf-8"))
+    key.update(np.ascontiguousarray(vectors).tobytes())
+    path = Path(cache) / f"{key.hexdigest()[:32]}.npy" if cache else None
+    if path is not None and path.exists():
+        return np.load(path)
     umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed)
-    topics, _ = BERTopic(umap_model=umap_model, nr_topics=nr_topics).fit_transform(texts, np.asarray(vectors, dtype=np.float32))
-    return np.asarray(topics)
+    topics, _ = BERTopic(umap_model=umap_model, nr_topics=nr_topics).fit_transform(texts, vectors)
+    topics = np.asarray(topics, dtype=int)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, topics)
+    return topics
 
 
 def language_neutrality(frame, vectors, seed) -> pd.DataFrame:
@@ -406,8 +425,13 @@ def main(argv=None) -> str:
                         help="zero-shot, learned, discovery, long (representations of long answers)")
     parser.add_argument("--limit", type=int, default=None, help="at most this many answers per corpus (for quick checks)")
     parser.add_argument("--no-bertopic", action="store_true", help="skip BERTopic (installed with the eval extra)")
+    parser.add_argument("--bertopic-cache", type=Path, default=None,
+                        help="folder where BERTopic's topics are kept and reused (they do not depend on this project's code)")
     parser.add_argument("--output", default=str(HERE / "results" / "quality.md"))
+    parser.add_argument("--merge", default=None, help="comma-separated JSON files of earlier runs: join them into --output, run nothing")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge.split(","), args.output)
 
     from criteria_nlp.embed import get_embedder
 
@@ -424,7 +448,7 @@ def main(argv=None) -> str:
     blocks = set(args.blocks.split(","))
     embedder = get_embedder(args.embedder, seed=seeds[0])
     started = time.perf_counter()
-    summary, sections = [], []
+    summary, sections, report = [], [], ""
     for name in args.corpora.split(","):
         frame = load_corpus(name, args.limit, seeds[0])
         if getattr(embedder, "needs_fit", False):
@@ -464,7 +488,7 @@ def main(argv=None) -> str:
                 small = setting == f"{SMALL_SET} answers"
                 if small and len(frame) <= SMALL_SET:
                     continue
-                runs = discovery_rows(frame, vectors, mask_of, seeds, use_bertopic, small)
+                runs = discovery_rows(frame, vectors, mask_of, seeds, use_bertopic, small, args.bertopic_cache)
                 summary.append(summarise("discovery (AMI)", name, setting, runs, peers))
                 table = pd.DataFrame(runs)
                 detail.append({"setting": setting, "answers": table["answers"].mean(), "true K": table["true K"].mean(),
@@ -482,21 +506,51 @@ def main(argv=None) -> str:
                       markdown_table(table), ""]
         sections.append("\n".join(lines))
         print(sections[-1], flush=True)
+        # Written after every corpus: a run stopped half-way still leaves what it measured.
+        run = {"command": " ".join(["python evaluation/bench_quality.py", *(sys.argv[1:] if argv is None else argv)]),
+               "embedder": embedder.model_id, "seeds": args.seeds, "curve_seeds": args.curve_seeds, "bertopic": use_bertopic,
+               "seconds": time.perf_counter() - started, "corpora": args.corpora.split(","), "summary": summary, "sections": sections}
+        report = write_report([run], args.output)
+    return report
+
+
+def write_report(runs: list[dict], output) -> str:
+    """quality.md from one or more runs (each also kept as JSON next to the report, so runs on
+    different corpora, e.g. in parallel processes, can be joined with --merge)."""
+    import json
+
+    summary = [row for run in runs for row in run["summary"]]
+    sections = [section for run in runs for section in run["sections"]]
+    done = sum(len(run["sections"]) for run in runs)
+    planned = sum(len(run["corpora"]) for run in runs)
     table = pd.DataFrame(summary)
+    first = runs[0]
     header = [
         "# Quality benchmark", "",
-        f"Command: `python evaluation/bench_quality.py{'' if argv is None else ' ' + ' '.join(argv)}`  ",
-        f"Embedder: `{embedder.model_id}` (the same vectors for every method); seeds {args.seeds}"
-        + (f" (learning-curve points below 'all': {args.curve_seeds})" if args.curve_seeds else "")
-        + f"; BERTopic {'included' if use_bertopic else 'not run'}; total {time.perf_counter() - started:.0f} s on this machine. "
+        "Command: " + "; ".join(f"`{run['command']}`" for run in runs) + "  ",
+        f"Embedder: `{first['embedder']}` (the same vectors for every method); seeds {first['seeds']}"
+        + (f" (learning-curve points below 'all': {first['curve_seeds']})" if first["curve_seeds"] else "")
+        + f"; BERTopic {'included' if first['bertopic'] else 'not run'}; "
+        + " + ".join(f"{run['seconds']:.0f} s" for run in runs) + " on this machine"
+        + ("" if done == planned else f"; **partial: {done} of {planned} corpora**") + ". "
         "Regenerated by the script; see evaluation/README.md.", "",
         "Each row: the project and its plain baseline on the same answers, the mean over seeds, the mean "
         "difference, its standard deviation over the seeds (sd) and the worst seed.", "",
     ]
     report = "\n".join(header + (verdicts(table) if len(table) else []) + ["## Every row", "", markdown_table(table) if len(table) else "", ""] + sections)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(report, encoding="utf-8")
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report, encoding="utf-8")
+    if len(runs) == 1:
+        output.with_suffix(".json").write_text(json.dumps(first, default=float, indent=1), encoding="utf-8")
     return report
+
+
+def merge(paths: list[str], output) -> str:
+    """One report from the JSON of several runs (`--merge a.json,b.json`)."""
+    import json
+
+    return write_report([json.loads(Path(p).read_text(encoding="utf-8")) for p in paths], output)
 
 
 if __name__ == "__main__":

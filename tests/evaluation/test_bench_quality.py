@@ -36,3 +36,15 @@ def test_bench_scores_cross_lingual_consistency_on_parallel_data(tmp_path):
     report = bench.main(["--corpora", "sib200", "--limit", "120", "--no-bertopic", "--embedder", "tfidf", "--seeds", "0,1",
                          "--sizes", "all", "--blocks", "discovery", "--output", str(tmp_path / "q.md")])
     assert "consistency" in report and "Language neutrality" in report
+
+
+def test_runs_on_different_corpora_join_into_one_report(tmp_path):
+    bench = load_bench()
+    common = ["--limit", "120", "--no-bertopic", "--embedder", "tfidf", "--seeds", "0,1", "--sizes", "all", "--blocks", "discovery"]
+    first = bench.main(["--corpora", "demo", *common, "--output", str(tmp_path / "a.md")])
+    assert (tmp_path / "a.json").exists() and "partial" not in first
+    bench.main(["--corpora", "demo", *common, "--output", str(tmp_path / "b.md")])
+    joined = bench.main(["--merge", f"{tmp_path / 'a.json'},{tmp_path / 'b.json'}", "--output", str(tmp_path / "q.md")])
+    rows = [line for line in joined.splitlines() if line.startswith("| discovery (AMI) | demo |")]
+    assert len(rows) == 2 * len([line for line in first.splitlines() if line.startswith("| discovery (AMI) | demo |")]) > 0
+    assert joined.count("## demo") == 2
