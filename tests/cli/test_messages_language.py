@@ -14,6 +14,11 @@ from criteria_nlp.i18n import MESSAGE_LANGUAGE, terminal_language
 ROOT = Path(__file__).parents[2]
 
 
+def plain(text: str) -> str:
+    """French messages use non-breaking spaces before : ; ? and inside « »: compare their words."""
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
+
+
 @pytest.fixture
 def locale_env(monkeypatch):
     for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
@@ -32,9 +37,10 @@ def test_the_terminal_language_is_read_as_gettext_reads_it():
 def test_a_missing_input_is_reported_in_french_with_a_french_locale(locale_env, tmp_path, capsys):
     locale_env.setenv("LANG", "fr_FR.UTF-8")
     code = main(["run", str(tmp_path / "absent.csv"), "-o", str(tmp_path / "out"), "-q"])
-    err = capsys.readouterr().err.strip().splitlines()[-1]
+    raw = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 2
-    assert err == f"erreur : {tmp_path / 'absent.csv'} : fichier introuvable"
+    assert raw.startswith("erreur\u00a0:")  # French typography: no line break before the colon
+    assert plain(raw) == f"erreur : {tmp_path / 'absent.csv'} : fichier introuvable"
 
 
 def test_usage_errors_and_missing_columns_speak_french_too(locale_env, tmp_path, capsys):
@@ -42,11 +48,11 @@ def test_usage_errors_and_missing_columns_speak_french_too(locale_env, tmp_path,
     source = tmp_path / "answers.csv"
     source.write_text("id,text\n1,un logement abordable\n", encoding="utf-8")
     assert main(["run", str(source), "-o", str(tmp_path / "out"), "--text-col", "texte", "-q"]) == 2
-    assert "erreur : answers.csv : pas de colonne « texte » (--text-col) ; colonnes présentes : 'id', 'text'" in capsys.readouterr().err
+    assert "erreur : answers.csv : pas de colonne « texte » (--text-col) ; colonnes présentes : 'id', 'text'" in plain(capsys.readouterr().err)
     assert main(["run", str(source), "-o", str(tmp_path / "out"), "--text-col", "Text", "-q"]) == 2
-    assert "erreur : answers.csv : pas de colonne « Text » (--text-col) ; vouliez-vous dire « text » ?" in capsys.readouterr().err
+    assert "erreur : answers.csv : pas de colonne « Text » (--text-col) ; vouliez-vous dire « text » ?" in plain(capsys.readouterr().err)
     assert main(["run", "--bogus"]) == 2
-    assert capsys.readouterr().err.startswith("erreur : ")
+    assert plain(capsys.readouterr().err).startswith("erreur : ")
 
 
 def test_the_analyst_language_option_wins_over_the_locale(locale_env, tmp_path, capsys):
@@ -74,4 +80,4 @@ def test_the_installed_command_speaks_the_locale(tmp_path):
     result = subprocess.run([sys.executable, "-m", "criteria_nlp.cli", "report", str(tmp_path / "nowhere")],
                             env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
-    assert result.stderr.startswith("erreur : ") and "Traceback" not in result.stderr
+    assert plain(result.stderr).startswith("erreur : ") and "Traceback" not in result.stderr

@@ -115,7 +115,7 @@ def test_report_renders_offline_in_chromium(playwright_api, report_run, tmp_path
 
 ARABIC = "أريد سكنا بسعر معقول قرب عملي"
 FRENCH_SECTIONS = ["Vue d'ensemble", "Couverture de la grille", "Bien-être et mal-être par code",
-                   "Codes, groupes de critères et projets d'indicateurs", "Comparaison : ce qui compte, et où",
+                   "Codes, groupes de critères et projets d'indicateurs", "Comparaison\u00a0: ce qui compte, et où",
                    "Carte des réponses", "Évaluation par rapport au codage manuel (manual_code)"]
 
 
@@ -173,7 +173,7 @@ def test_a_french_report_reads_french_in_chromium(playwright_api, french_run, tm
                 return clone.innerText; }""")
             leftovers = sorted(phrase for phrase in english if phrase in interface)
             assert not leftovers, leftovers
-            assert "IC 95 %" in interface and "Réponses représentatives" in interface
+            assert "IC 95\u00a0%" in interface and "Réponses représentatives" in interface
             # Right-to-left answer inside a left-to-right French page.
             arabic = page.locator(".answer", has_text=ARABIC).first
             assert arabic.evaluate("e => getComputedStyle(e).direction") == "rtl"

@@ -81,14 +81,14 @@ def test_the_french_report_has_french_headings_and_no_english_ui_string(reports)
     assert '<html lang="fr">' in html
     assert re.findall(r"<h2>(.*?)</h2>", html) == [
         "Vue d'ensemble", "Couverture de la grille", "Bien-être et mal-être par code",
-        "Codes, groupes de critères et projets d'indicateurs", "Comparaison : ce qui compte, et où",
+        "Codes, groupes de critères et projets d'indicateurs", "Comparaison\u00a0: ce qui compte, et où",
         "Carte des réponses", "Évaluation par rapport au codage manuel (manual_code)"]
     text = visible_text(html)
     leftovers = sorted(s for s in english_ui_strings("fr") if s in text)
     assert not leftovers, leftovers
     # Codebook labels and numbers in French.
     assert "A03 · Logement et ameublement" in html
-    assert "IC 95 %" in text and re.search(r"\d+,\d\u00a0%", text)
+    assert "IC 95\u00a0%" in text and re.search(r"\d+,\d\u00a0%", text)
     assert "créé le" in text and "5 mars 2026" in text
 
 
