@@ -6,7 +6,6 @@ Skipped where /usr/bin/chromium or playwright is missing; `.ci/run` installs bot
 Never run `playwright install` (it downloads a browser build)."""
 
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import pytest
 
 from criteria_nlp.config import RunConfig
 from criteria_nlp.pipeline.run import run_pipeline
+
+from .ui_strings import english_ui_strings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -140,21 +141,7 @@ def test_a_french_report_reads_french_in_chromium(playwright_api, french_run, tm
     """What a French-speaking reader sees: French headings, navigation, table headers and
     notes, no English word of the interface, the Arabic answer right-to-left; still no
     request and no script."""
-    from babel.messages.pofile import read_po
-
-    from criteria_nlp.i18n import LOCALE_DIR
-
-    with (LOCALE_DIR / "fr" / "LC_MESSAGES" / "criteria_nlp.po").open("rb") as f:
-        catalogue = read_po(f)
-    english = set()
-    for message in catalogue:  # English interface phrases the French catalogue words differently
-        ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        strings = [message.string] if isinstance(message.string, str) else list(message.string)
-        for msgid in ids:
-            for part in re.split(r"%\(\w+\)s|<[^>]+>|%%", msgid):
-                part = part.strip(" :;,.()")
-                if len(part.split()) >= 2 and not any(part in s for s in strings):
-                    english.add(part)
+    english = english_ui_strings("fr")
     requests = []
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

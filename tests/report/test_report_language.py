@@ -8,12 +8,12 @@ from html import unescape
 import numpy as np
 import pandas as pd
 import pytest
-from babel.messages.pofile import read_po
 
 from criteria_nlp.codebook.loaders import load_codebook
 from criteria_nlp.evaluate import code_metrics
-from criteria_nlp.i18n import LOCALE_DIR
 from criteria_nlp.report.html import render_report
+
+from .ui_strings import english_ui_strings
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 ARABIC = "أريد سكنا بسعر معقول قرب عملي"
@@ -57,23 +57,6 @@ def visible_text(html: str) -> str:
     html = re.sub(r'<(blockquote|td) class="answer"[^>]*>.*?</\1>', " ", html, flags=re.DOTALL)
     html = re.sub(r"<title>.*?</title>", " ", html, flags=re.DOTALL)
     return unescape(re.sub(r"<[^>]+>", "\n", html))
-
-
-def english_ui_strings(language: str) -> set[str]:
-    """The report's English messages that `language` words differently, long enough to be
-    recognised in running text."""
-    with (LOCALE_DIR / language / "LC_MESSAGES" / "criteria_nlp.po").open("rb") as f:
-        catalogue = read_po(f)
-    found = set()
-    for message in catalogue:
-        ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        strings = [message.string] if isinstance(message.string, str) else list(message.string)
-        for msgid in ids:
-            for part in re.split(r"%\(\w+\)s|<[^>]+>|%%", msgid):
-                part = part.strip(" :;,.()")
-                if len(part.split()) >= 2 and not any(part in s for s in strings):
-                    found.add(part)
-    return found
 
 
 def test_the_french_report_has_french_headings_and_no_english_ui_string(reports):
