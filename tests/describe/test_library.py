@@ -107,14 +107,14 @@ def test_a_library_file_that_is_not_there_is_named(tmp_path):
 
 
 def test_the_shipped_vectors_cover_every_sentence_of_the_library():
-    """vectors.npz must be rebuilt after the library is edited
+    """indicators/vectors.npz must be rebuilt after the library is edited
     (`python -m criteria_nlp.describe.library_vectors`)."""
-    from criteria_nlp.describe.library_vectors import _shipped, library_sentences
+    from criteria_nlp.describe.library_vectors import library_sentences
     from criteria_nlp.embed.cache import EmbeddingCache
+    from criteria_nlp.embed.shipped import LIBRARY_VECTORS, read_shipped
 
-    shipped = _shipped()
+    shipped = read_shipped(LIBRARY_VECTORS)
     assert shipped is not None
-    model_id, index, vectors = shipped
-    missing = [t for t in library_sentences(load_library()) if EmbeddingCache.key(model_id, t) not in index]
+    missing = [t for t in library_sentences(load_library()) if EmbeddingCache.key(shipped.model_id, t) not in shipped.index]
     assert not missing, f"{len(missing)} sentences have no shipped vector, e.g. {missing[:3]}"
-    assert vectors.shape[0] == len(index) and vectors.shape[1] == 384
+    assert shipped.vectors.shape[0] == len(shipped.index) and shipped.vectors.shape[1] == 384

@@ -123,13 +123,13 @@ def test_put_many_rejects_mismatched_lengths(tmp_path):
 def test_resume_embeds_only_the_missing_half(tmp_path):
     first = make_cached(tmp_path)
     first.embed(TEXTS[:10])
-    assert first.stats == {"requested": 10, "unique": 10, "cache_hits": 0, "embedded": 10}
+    assert first.stats == {"requested": 10, "unique": 10, "cache_hits": 0, "shipped": 0, "embedded": 10}
 
     inner = FakeEmbedder()
     second = make_cached(tmp_path, inner)  # a new run, same cache folder
     result = second.embed(TEXTS)
     assert sorted(inner.encoded) == sorted(TEXTS[10:])
-    assert second.stats == {"requested": 20, "unique": 20, "cache_hits": 10, "embedded": 10}
+    assert second.stats == {"requested": 20, "unique": 20, "cache_hits": 10, "shipped": 0, "embedded": 10}
     np.testing.assert_allclose(result, np.stack([unit(vector_for(t)) for t in TEXTS]), atol=1e-6)
 
 
@@ -153,7 +153,7 @@ def test_order_preserved_with_duplicates_and_variants(tmp_path):
     result = embedder.embed(texts)
 
     assert sorted(inner.encoded) == ["a logement", "b bus", "c vélo"]  # each once, normalised
-    assert embedder.stats == {"requested": 6, "unique": 3, "cache_hits": 0, "embedded": 3}
+    assert embedder.stats == {"requested": 6, "unique": 3, "cache_hits": 0, "shipped": 0, "embedded": 3}
     expected = np.stack([unit(vector_for(normalise_for_cache(t))) for t in texts])
     np.testing.assert_allclose(result, expected, atol=1e-6)
     assert result.dtype == np.float32 and result.shape == (6, 8)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-VECTORS_FILE = "vectors.npz"
+from criteria_nlp.embed.shipped import LIBRARY_VECTORS, find_shipped, write_shipped
 
 
 def library_sentences(library) -> list[str]:
@@ -28,33 +28,19 @@ def library_sentences(library) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def _shipped() -> tuple[str, dict[str, int], np.ndarray] | None:
-    path = resources.files("criteria_nlp.data").joinpath("indicators", VECTORS_FILE)
-    if not path.is_file():
-        return None
-    with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
-        keys = data["keys"].tolist()
-        return str(data["model_id"]), {k: i for i, k in enumerate(keys)}, data["vectors"]
-
-
 def embed_sentences(embedder, texts: Sequence[str]) -> np.ndarray:
-    """`embedder.embed(texts)`, taking the shipped vectors of the sentences it has for this model."""
+    """`embedder.embed(texts)`, taking the shipped vectors of the sentences it has for this model
+    (a cached embedder does that itself; an uncached one, `--no-cache`, does not)."""
     from criteria_nlp.embed.cache import EmbeddingCache
 
     texts = list(texts)
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    shipped = _shipped()
-    found = np.zeros(len(texts), dtype=bool)
     model_id = getattr(embedder, "model_id", None)
-    if shipped is not None and shipped[0] == model_id:
-        _, index, vectors = shipped
-        for n, text in enumerate(texts):
-            row = index.get(EmbeddingCache.key(model_id, text))
-            if row is not None:
-                out[n] = vectors[row]
-                found[n] = True
-    missing = np.flatnonzero(~found)
-    if len(missing):
+    found = find_shipped(model_id, [EmbeddingCache.key(model_id, t) for t in texts]) if model_id else {}
+    for n, vector in found.items():
+        out[n] = vector
+    missing = [n for n in range(len(texts)) if n not in found]
+    if missing:
         out[missing] = embedder.embed([texts[n] for n in missing])
     return out
 
@@ -65,14 +51,12 @@ def build(embedder, path: Path) -> int:
     from criteria_nlp.embed.cache import EmbeddingCache
 
     texts = library_sentences(load_library())
-    vectors = np.asarray(embedder.embed(texts, show_progress=True), dtype=np.float16)
-    keys = np.array([EmbeddingCache.key(embedder.model_id, t) for t in texts])
-    np.savez_compressed(path, model_id=np.array(embedder.model_id), keys=keys, vectors=vectors)
-    return len(texts)
+    vectors = embedder.embed(texts, show_progress=True)
+    return write_shipped(path, embedder.model_id, [EmbeddingCache.key(embedder.model_id, t) for t in texts], vectors)
 
 
 if __name__ == "__main__":  # pragma: no cover - a maintenance step, run after editing the library
     from criteria_nlp.embed import get_embedder
 
-    target = Path(str(resources.files("criteria_nlp.data").joinpath("indicators", VECTORS_FILE)))
+    target = Path(str(resources.files("criteria_nlp.data").joinpath(LIBRARY_VECTORS)))
     print(build(get_embedder("e5"), target), "sentences ->", target)

@@ -19,6 +19,7 @@ from criteria_nlp.embed.base import (
     check_shape,
     normalise_for_cache,
 )
+from criteria_nlp.embed.shipped import find_shipped
 from criteria_nlp.errors import OutputError
 from criteria_nlp.progress import progress_bar
 
@@ -126,7 +127,7 @@ class CachedEmbedder(Embedder):
         self.cache = cache
         self.batch_size = batch_size  # texts stored per transaction
         self.name = inner.name
-        self.stats: dict = {"requested": 0, "unique": 0, "cache_hits": 0, "embedded": 0}
+        self.stats: dict = {"requested": 0, "unique": 0, "cache_hits": 0, "shipped": 0, "embedded": 0}
 
     @property
     def model_id(self) -> str:
@@ -155,12 +156,18 @@ class CachedEmbedder(Embedder):
         for i, vector in hits.items():
             vectors[i] = vector
         misses = [i for i in range(len(unique)) if i not in hits]
+        # The package's own texts (codebook, indicator library) come with their vectors.
+        shipped = find_shipped(self.model_id, [self.cache.key(self.model_id, unique[i]) for i in misses])
+        for j, vector in shipped.items():
+            vectors[misses[j]] = vector
+        misses = [i for j, i in enumerate(misses) if j not in shipped]
         self._embed_misses(unique, misses, vectors, show_progress)
 
         self.stats = {
             "requested": len(texts),
             "unique": len(unique),
             "cache_hits": len(hits),
+            "shipped": len(shipped),
             "embedded": len(misses),
         }
         return vectors[np.array([position[t] for t in normalised], dtype=np.intp)]
