@@ -65,6 +65,24 @@ def majority_language(languages: Iterable[str], allowed: Iterable[str] | None = 
 
 
 @lru_cache(maxsize=None)
+def translated_share(language: str) -> float:
+    """The share of the interface's messages that `language`'s catalogue translates (the
+    English catalogue holds them all); what is missing is shown in English."""
+    from babel.messages.pofile import read_po
+
+    def count(lang: str) -> int:
+        path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if not path.is_file():
+            return 0
+        with path.open("rb") as handle:
+            strings = [m.string if isinstance(m.string, tuple) else (m.string,) for m in read_po(handle) if m.id]
+        return sum(1 for forms in strings if forms and all(forms))  # a plural counts when every form is there
+
+    total = count(DEFAULT_LANGUAGE)
+    return 1.0 if language == DEFAULT_LANGUAGE or not total else min(1.0, count(language) / total)
+
+
+@lru_cache(maxsize=None)
 def translations(language: str) -> gettext.NullTranslations:
     """The compiled catalogue of `language`; English (the messages themselves) without one."""
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
@@ -97,6 +115,15 @@ class Localiser:
             return str(Locale.parse(self.language))
         except (ValueError, UnknownLocaleError):
             return DEFAULT_LANGUAGE
+
+    def partial_translation_note(self) -> str | None:
+        """A line for the top of the report and the workbook when this language's catalogue is
+        incomplete, so that English left in them is never taken for a finished translation."""
+        share = translated_share(self.language)
+        if share >= 1.0:
+            return None
+        return self.gettext("Only %(share)s of the interface texts are translated into this language; the rest is shown "
+                            "in English. No native speaker has reviewed the translation yet.") % {"share": self.percent(share, 0)}
 
     def integer(self, value) -> str:
         from babel.numbers import format_decimal

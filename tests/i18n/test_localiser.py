@@ -11,6 +11,7 @@ from criteria_nlp.i18n import (
     decision_words,
     majority_language,
     no_code_words,
+    translated_share,
 )
 from criteria_nlp.review.state import DECISIONS, NO_CODE
 
@@ -73,3 +74,14 @@ def test_the_majority_language_and_the_language_check():
     assert check_language("nl") == "nl" and check_language(None) is None
     with pytest.raises(InputError, match="'klingon' is not supported"):
         check_language("klingon")
+
+
+def test_an_incomplete_catalogue_says_so_in_its_own_language():
+    """English left in a partly translated report or workbook is announced, never passed off
+    as a finished translation; complete languages carry no such note."""
+    assert all(Localiser(language).partial_translation_note() is None for language in ("en", "fr", "nl"))
+    for language in ("it", "pt", "de", "es", "sv", "el", "lv"):
+        note = Localiser(language).partial_translation_note()
+        share = translated_share(language)
+        assert 0 < share < 1 and note and not note.startswith("Only "), language  # written in the language
+        assert Localiser(language).percent(share, 0) in note, language

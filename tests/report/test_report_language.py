@@ -46,7 +46,7 @@ def reports():
     codebook = load_codebook("spiral")
     manifest = {"created": "2026-03-05T14:30:00+00:00", "parameters": {"codebook": "spiral", "min_confidence": 0.25}}
     return {language: render_report(frame, codebook=codebook, coords=coords, metrics=metrics, gold_col="manual_code",
-                                    manifest=manifest, language=language) for language in ("en", "fr", "nl")}
+                                    manifest=manifest, language=language) for language in ("en", "fr", "nl", "it")}
 
 
 def visible_text(html: str) -> str:
@@ -82,6 +82,13 @@ def test_the_dutch_report_is_dutch(reports):
     assert "A03 · Huisvesting en inrichting" in html or "A03 · " in html
     leftovers = sorted(s for s in english_ui_strings("nl") if s in visible_text(html))
     assert not leftovers, leftovers
+
+
+def test_a_partly_translated_report_says_so_at_the_top(reports):
+    headers = {lang: re.search(r"<header>(.*?)</header>", html, flags=re.DOTALL).group(1) for lang, html in reports.items()}
+    assert "il resto è in inglese" in headers["it"] and "Nessun madrelingua" in headers["it"]
+    assert headers["it"].count("<p>") == 2
+    assert all(headers[lang].count("<p>") == 1 for lang in ("en", "fr", "nl"))  # complete: no note
 
 
 def test_the_english_report_is_unchanged_in_substance(reports):

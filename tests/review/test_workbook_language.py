@@ -171,3 +171,11 @@ def test_every_language_gives_distinct_headers_and_valid_sheet_names(language):
     names = list(sheet_names(loc).values())
     assert len(set(names)) == len(names)
     assert all(0 < len(n) <= 31 and not set(n) & set("[]:*?/\\") and not n.startswith("_") for n in names), names
+
+
+def test_a_partly_translated_workbook_says_so_under_its_title():
+    from criteria_nlp.i18n import Localiser
+    from criteria_nlp.review.workbook import _readme_lines
+
+    assert "il resto è in inglese" in _readme_lines(3, 10, Localiser("it"))[1]
+    assert _readme_lines(3, 10, Localiser("fr"))[1] == ""  # complete: no note

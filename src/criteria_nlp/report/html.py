@@ -100,6 +100,7 @@ def render_report(
         "title": title or _("criteria-nlp report"),
         "version": __version__,
         "lang": loc.language,
+        "partial_note": loc.partial_translation_note(),
         "overview": _overview(answers, manifest, loc),
         "coverage": _coverage(answers, codebook, labels, families, loc),
         "balance": _balance(comparison, labels, loc),

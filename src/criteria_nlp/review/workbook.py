@@ -203,8 +203,10 @@ def _readme_lines(n_groups: int, n_answers: int, loc: Localiser) -> list[str]:
              "codebook": sheets[CODEBOOK_SHEET], "n_groups": loc.integer(n_groups), "n_answers": loc.integer(n_answers),
              "rename_to": columns["rename to"], "merge_into": columns["merge into"], "move_to": columns["move to code"],
              "override": columns["override code"], "none": loc.no_code(), **words}
+    partial = loc.partial_translation_note()
     return [
         _("criteria-nlp review workbook — DRAFT synthesis for human validation"),
+        *([partial] if partial else []),
         "",
         _("Everything in this workbook was proposed by a machine: codes, criteria groups, indicator names and the five-level scales are DRAFTS."),
         _("Validate them with the citizen groups before any use."),
