@@ -8,7 +8,6 @@ unchanged. The input-file cases of the same issue are entries of the catalogue i
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -25,19 +24,12 @@ import pytest
 
 from criteria_nlp.cli.app import main
 
+from .bad_files import BAD, GEN
+
 SRC = Path(__file__).resolve().parents[1] / "src"
-BAD = Path(__file__).parent / "data" / "bad"
 TFIDF = ["--embedder", "tfidf", "-q", "--analyst-language", "en"]  # the English workbook (the answers are mostly French)
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_bad_files", BAD / "make_bad_files.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
 
 ROWS = [
     ("f1", "avoir un logement décent", "Mulhouse"), ("f2", "des loyers trop chers", "Mulhouse"),

@@ -5,7 +5,6 @@ and one line that says what is wrong — never a traceback."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -16,20 +15,13 @@ from criteria_nlp.cli.app import main
 from criteria_nlp.io.corpus import read_answers
 from criteria_nlp.io.outputs import FORMULA_PREFIXES, read_output_csv
 
-BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+from ..bad_files import BAD, GEN
+
 CATALOGUE = list(csv.DictReader(open(BAD / "EXPECTED.csv", encoding="utf-8")))
 csv.field_size_limit(2**31 - 1)  # the 1 MB answer is one field
 NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")  # a number is shown, never evaluated as a formula
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_bad_files", BAD / "make_bad_files.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
 BASE_IDS = [row[0] for row in GEN.BASE_ROWS]
 BASE_TEXTS = [row[1] for row in GEN.BASE_ROWS]
 BASE_CITIES = [row[2] for row in GEN.BASE_ROWS]
