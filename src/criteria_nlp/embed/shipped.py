@@ -49,6 +49,8 @@ def read_shipped(name: str) -> ShippedVectors | None:
 def find_shipped(model_id: str, keys: Sequence[str], files: Sequence[str] = SHIPPED_FILES) -> dict[int, np.ndarray]:
     """Position in `keys` -> vector, from every shipped file made with `model_id`."""
     found: dict[int, np.ndarray] = {}
+    if not keys:  # nothing left to find: no file is read
+        return found
     for name in files:
         shipped = read_shipped(name)
         if shipped is None or shipped.model_id != model_id:
