@@ -30,7 +30,7 @@ def test_tokens_round_trip_and_namespaces_name_their_versions():
     assert decode_tokens(encode_tokens(tokens)) == tokens
     assert any(t.is_stop for t in tokens) and any(not t.is_word for t in tokens)
     assert analysis_namespace("fr") != analysis_namespace("nl")
-    assert "spacy-" in analysis_namespace("fr") and "fr_core_news_sm-" in analysis_namespace("fr")
+    assert "spacy-" in analysis_namespace("fr") and "simplemma-" in analysis_namespace("fr")
 
 
 def test_no_cache_writes_nothing(tmp_path):

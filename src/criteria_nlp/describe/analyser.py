@@ -1,9 +1,12 @@
 """Per-language tokens, lemmas and stop words, for keyphrases and indicator names.
 
-French goes through spaCy's `fr_core_news_sm` (parser and NER excluded: only the tagger,
-morphology and lemmatizer are needed, and noun phrases are read from part-of-speech tags).
-Other languages use spaCy's rule-based tokenizer (`spacy.blank`) with simplemma's lookup
-lemmas. Stop words are spaCy's list for each language, less a few content words those lists
+Every language uses spaCy's rule-based tokenizer (`spacy.blank`) with simplemma's lookup
+lemmas. French used `fr_core_news_sm`'s tagger and lemmatizer until 2026-11: on 1,400 French
+answers its lemmas agreed with simplemma's on 92 % of content words, its own errors were
+worse for a keyphrase list (violent -> "violer", parent -> "parer", homme -> "homm") and it
+cost 14x the time (10 s for 3,000 long answers, CPU taken from the embedder on small
+machines). Keyphrases show a word as the answers wrote it where the lemma itself never
+occurs (keyphrases.py), which hides the lookup's noun-to-verb slips ("prise" -> "priser"). Stop words are spaCy's list for each language, less a few content words those lists
 wrongly hold (data/stopword_exceptions.yaml: Italian "lavoro", "casa"...). Every language is handled on its
 own: words are never pooled across languages (a BERTopic complaint on multilingual data).
 spaCy and simplemma are imported lazily.
@@ -15,16 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from sys import intern
 
-SPACY_MODELS = {"fr": "fr_core_news_sm"}
-
-
 @dataclass(frozen=True, slots=True)  # slots: 100,000 analysed answers hold millions of tokens
 class Token:
     text: str
     lemma: str          # lower-cased
-    pos: str = ""       # universal POS tag where a tagger exists (French), else ""
-    gender: str = ""    # "Masc" / "Fem" where known
-    number: str = ""    # "Sing" / "Plur" where known
     is_stop: bool = False
     is_word: bool = True  # letters only (no punctuation, digits)
 
@@ -56,18 +53,13 @@ def _stopword_exceptions() -> dict:
 
 @lru_cache(maxsize=None)
 def spacy_pipeline(language: str):
+    """spaCy's tokenizer for `language` (the multi-language one for a code spaCy lacks)."""
     import spacy
 
-    model = SPACY_MODELS.get(language)
-    if model:
-        try:
-            return spacy.load(model, exclude=["parser", "ner", "senter"]), True
-        except OSError:  # model package missing: fall back to lookup lemmas
-            pass
     try:
-        return spacy.blank(language), False
+        return spacy.blank(language)
     except Exception:
-        return spacy.blank("xx"), False
+        return spacy.blank("xx")
 
 
 @lru_cache(maxsize=500_000)
@@ -83,7 +75,7 @@ def _lookup_lemma(word: str, language: str) -> str:
 
 
 STORE_CHUNK = 1000  # analyses committed to the disk cache together
-ANALYSIS_FORMAT = 1  # bump when Token or the analysis changes: older cached analyses are then ignored
+ANALYSIS_FORMAT = 2  # bump when Token or the analysis changes: older cached analyses are then ignored
 
 
 def analysis_namespace(language: str) -> str:
@@ -97,24 +89,22 @@ def analysis_namespace(language: str) -> str:
         except metadata.PackageNotFoundError:
             return "none"
 
-    model = SPACY_MODELS.get(language)
     exceptions = hashlib.sha1(repr(sorted(_stopword_exceptions().get(language) or [])).encode("utf-8")).hexdigest()[:12]
     return (f"analysis:v{ANALYSIS_FORMAT}:{language}:spacy-{version('spacy')}:"
-            f"{model}-{version(model.replace('_', '-')) if model else ''}:simplemma-{version('simplemma')}:stop-{exceptions}")
+            f"simplemma-{version('simplemma')}:stop-{exceptions}")
 
 
 def encode_tokens(tokens: tuple[Token, ...]) -> bytes:
     import json
 
-    return json.dumps([[t.text, t.lemma, t.pos, t.gender, t.number, int(t.is_stop) | int(t.is_word) << 1] for t in tokens],
+    return json.dumps([[t.text, t.lemma, int(t.is_stop) | int(t.is_word) << 1] for t in tokens],
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def decode_tokens(blob: bytes) -> tuple[Token, ...]:
     import json
 
-    return tuple(Token(intern(a), intern(b), intern(c), intern(d), intern(e), bool(f & 1), bool(f & 2))
-                 for a, b, c, d, e, f in json.loads(blob))
+    return tuple(Token(intern(text), intern(lemma), bool(flags & 1), bool(flags & 2)) for text, lemma, flags in json.loads(blob))
 
 
 MAX_ANALYSED = 300_000  # distinct texts an Analyser keeps; on overflow it starts again
@@ -181,6 +171,10 @@ class Analyser:
         """Lemmas of the content words of each text (stop words, punctuation, digits removed)."""
         return [[t.lemma for t in tokens if t.is_content] for tokens in self.analyse(texts, language)]
 
+    def content_words(self, texts: list[str], language: str) -> list[list[tuple[str, str]]]:
+        """(lemma, the word as written, lower-cased) of the content words of each text."""
+        return [[(t.lemma, t.text.strip("'’").casefold()) for t in tokens if t.is_content] for tokens in self.analyse(texts, language)]
+
     def analysed_keys(self) -> set[tuple[str, str]]:
         return set(self._cache)
 
@@ -237,8 +231,12 @@ def content_lemmas(texts: list[str], language: str, analyser: Analyser | None = 
     return (analyser if analyser is not None else Analyser()).content_lemmas(texts, language)
 
 
+def content_words(texts: list[str], language: str, analyser: Analyser | None = None) -> list[list[tuple[str, str]]]:
+    return (analyser if analyser is not None else Analyser()).content_words(texts, language)
+
+
 def _analyse_uncached(texts: list[str], language: str):
-    nlp, tagged = spacy_pipeline(language)
+    nlp = spacy_pipeline(language)
     stops = stop_words(language)
     for doc in nlp.pipe(texts, batch_size=256):
         tokens = []
@@ -247,15 +245,10 @@ def _analyse_uncached(texts: list[str], language: str):
                 continue
             word = tok.text.strip("'’")
             is_word = bool(word) and word.replace("-", "").isalpha()
-            if tagged:
-                lemma = (tok.lemma_ or tok.text).casefold()
-                pos = tok.pos_
-                gender = ",".join(tok.morph.get("Gender"))
-                number = ",".join(tok.morph.get("Number"))
-            else:
-                lemma = _lookup_lemma(word, language) if is_word else word.casefold()
-                pos = gender = number = ""
+            lemma = _lookup_lemma(word, language) if is_word else word.casefold()
             is_stop = tok.text.casefold() in stops or lemma in stops or word.casefold() in stops
+            # An elided function word ("lorsqu'", "puisqu'") is in the lists only whole.
+            is_stop = is_stop or (tok.text[-1:] in "'’" and word.casefold() + "e" in stops)
             # Interned: the same words recur across answers, one copy of each string is enough.
-            tokens.append(Token(intern(tok.text), intern(lemma), intern(pos), intern(gender), intern(number), is_stop, is_word))
+            tokens.append(Token(intern(tok.text), intern(lemma), is_stop, is_word))
         yield tuple(tokens)

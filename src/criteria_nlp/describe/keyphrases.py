@@ -81,6 +81,26 @@ def class_tfidf(classes: dict[object, list[list[str]]]) -> dict[object, dict[str
     return out
 
 
+def as_written(terms: list[str], docs: list[list[tuple[str, str]]]) -> list[str]:
+    """Each lemma term as the answers wrote it: the lemma itself where it occurs as written,
+    else its commonest written form. A lookup lemmatiser's slips ("prise" -> "priser",
+    "stéréotypes" -> "stéréotyper") then never reach a reader. `docs`: (lemma, written) pairs
+    of each answer's content words, in order."""
+    wanted = set(terms)
+    forms: dict[str, Counter] = {t: Counter() for t in terms}
+    for words in docs:
+        grams = [(lemma, written) for lemma, written in words]
+        grams += [(f"{a} {b}", f"{x} {y}") for (a, x), (b, y) in zip(words, words[1:]) if a != b]
+        for lemma, written in grams:
+            if lemma in wanted:
+                forms[lemma][written] += 1
+    out = []
+    for term in terms:
+        seen = forms[term]
+        out.append(term if term in seen or not seen else min(seen, key=lambda w: (-seen[w], w)))
+    return out
+
+
 def top_keyphrases(weights: dict[str, tuple[float, int]], n_docs: int, k: int = N_KEYPHRASES) -> list[str]:
     """Best terms; a term used once is kept only in small classes, and a term whose words are
     all covered by terms already chosen adds nothing."""
@@ -129,7 +149,7 @@ def describe(answers: pd.DataFrame, vectors: np.ndarray, by: str = "cluster", an
     """One description per value of `by` ("cluster" or "code"); rows whose value is -1 or ""
     (unassigned, non-answers) are left out. `answers` and `vectors` are aligned row by row;
     `analyser` (a run's `Analyser`) keeps the token analyses for the next description."""
-    from criteria_nlp.describe.analyser import content_lemmas
+    from criteria_nlp.describe.analyser import content_words
     from criteria_nlp.vectors import centre_by_language
 
     answers = answers.reset_index(drop=True)
@@ -163,7 +183,8 @@ def describe(answers: pd.DataFrame, vectors: np.ndarray, by: str = "cluster", an
     texts = answers["text"].astype(str).tolist()
     for language in sorted(set(languages[valid])):
         rows_in_language = np.flatnonzero(valid.to_numpy() & (languages == language).to_numpy()).tolist()
-        lemmas = dict(zip(rows_in_language, content_lemmas([texts[r] for r in rows_in_language], language, analyser)))
+        words = dict(zip(rows_in_language, content_words([texts[r] for r in rows_in_language], language, analyser)))
+        lemmas = {r: [lemma for lemma, _ in w] for r, w in words.items()}
         classes = {}
         for key, desc in descriptions.items():
             rows = [r for r in desc.members if r in lemmas]
@@ -174,7 +195,8 @@ def describe(answers: pd.DataFrame, vectors: np.ndarray, by: str = "cluster", an
             if key not in classes:
                 continue
             desc.term_weights[language] = {t: w for t, (w, _) in weights[key].items()}
-            desc.keyphrases[language] = top_keyphrases(weights[key], len(classes[key]))
+            desc.keyphrases[language] = as_written(top_keyphrases(weights[key], len(classes[key])),
+                                                   [words[r] for r in desc.members if r in words])
             # Representatives among distinct texts (duplicates would only repeat one example).
             rows = []
             seen = set()
