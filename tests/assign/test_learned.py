@@ -116,7 +116,10 @@ def test_zero_shot_refinement_and_shots_help():
     codes = [f"C{k}" for k in range(5)]
     plain = ZeroShotAssigner(refine=False, min_confidence=0).fit(labels, codes, X=X)
     refined = ZeroShotAssigner(min_confidence=0).fit(labels, codes, X=X)
-    acc = lambda model: (model.predict(X) == y).mean()
+
+    def acc(model):
+        return (model.predict(X) == y).mean()
+
     assert acc(refined) >= acc(plain)
     shots = [np.flatnonzero(y == c)[:5] for c in codes]
     shot_rows = np.concatenate(shots)

@@ -25,7 +25,7 @@ import pytest
 
 review = pytest.importorskip("criteria_nlp.review")
 
-from criteria_nlp.cli.app import main
+from criteria_nlp.cli.app import main  # noqa: E402 - after the skip
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ROWS = [

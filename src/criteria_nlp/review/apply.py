@@ -244,7 +244,7 @@ def review_tables(answers: pd.DataFrame, clusters: pd.DataFrame, indicators: pd.
         if column not in answers.columns:
             answers[column] = answers["code"] if column == "code_proposed" else ""
     active = {g.cluster: g for g in state.decided() if g.status == "accepted"}
-    labels = {c: l for c, l in zip(answers["code"].astype(str), answers["code_label"].astype(str)) if c}
+    labels = {c: label for c, label in zip(answers["code"].astype(str), answers["code_label"].astype(str)) if c}
     group_rows = []
     cluster_ids = answers["cluster"].astype(int)
     for c in clusters.itertuples(index=False):
