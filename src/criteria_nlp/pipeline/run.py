@@ -37,6 +37,7 @@ from criteria_nlp.pipeline.state import RunState, answers_output
 from criteria_nlp.prepare.answers import prepare_answers, texts_by_language
 from criteria_nlp.report.outdir import (
     check_report_options,
+    MapInBackground,
     map_coordinates,
     write_comparison,
     write_run_report,
@@ -49,7 +50,7 @@ from criteria_nlp.review.apply import (
 from criteria_nlp.review.outputs import write_review_outputs
 from criteria_nlp.review.state import DecisionState
 
-PREFETCH_MAX = 30_000  # answers whose lemma analysis runs in the background while embedding
+PREFETCH_MAX = 30_000  # answers up to which the lemma analysis and the map are computed in the background
 
 
 @dataclass
@@ -98,6 +99,7 @@ class FittedRun:
     embedding_stats: dict = field(default_factory=dict)
     redaction: dict | None = None
     analysis_stats: dict = field(default_factory=dict)  # hits and misses of the text-analysis cache
+    map_layout: MapInBackground | None = None  # the report's map, laid out while the later stages run
 
     @property
     def answers(self) -> pd.DataFrame:
@@ -165,6 +167,12 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
     with timer.stage("embed"):
         state = state.with_vectors(embed_answers(state.rows["text"].tolist(), embedder, config.show_progress))
         embedding_stats = dict(getattr(embedder, "stats", {}) or {})
+    # The map needs only the vectors and languages: laid out now, beside the stages below.
+    # Not beyond PREFETCH_MAX: its float64 copies of the vectors would add to discovery's peak memory.
+    map_layout = None
+    if len(state.rows) <= PREFETCH_MAX:
+        map_layout = MapInBackground(state.rows["id"].tolist(), state.vectors, state.rows["language"].tolist(),
+                                     seed=config.seed, cache_dir=config.cache_dir, use_cache=config.use_cache)
     with timer.stage("assign"):
         assigner = AnswerAssigner(min_confidence=config.min_confidence, top_k=config.top_k, shots=config.shots, seed=config.seed)
         assigner.fit(state.rows, state.vectors, codebook, embedder, training=inputs.training)
@@ -188,7 +196,8 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
     return FittedRun(config=config, inputs=inputs, state=state, embedder=embedder, assigner=assigner, discovery=discovery,
                      clusters=described.clusters, indicators=described.indicators, codes=described.codes,
                      described_info=described.info, decision_report=decision_report, timer=timer,
-                     embedding_stats=embedding_stats, redaction=redaction, analysis_stats=analysis_stats)
+                     embedding_stats=embedding_stats, redaction=redaction, analysis_stats=analysis_stats,
+                     map_layout=map_layout)
 
 
 def describe_run(config: RunConfig, inputs: RunInputs, state: RunState, embedder, analyser: Analyser | None = None):
@@ -224,8 +233,11 @@ def write_run(outdir: Path, fitted: FittedRun) -> RunResult:
             if fitted.redaction is not None:
                 manifest["redaction"] = fitted.redaction
             rows = state.rows
-            coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed,
-                                           cache_dir=config.cache_dir, use_cache=config.use_cache)
+            if fitted.map_layout is not None and fitted.map_layout.ids == rows["id"].astype(str).tolist():
+                coords, note = fitted.map_layout.result()
+            else:
+                coords, note = map_coordinates(rows["id"].tolist(), state.vectors, rows["language"].tolist(), seed=config.seed,
+                                               cache_dir=config.cache_dir, use_cache=config.use_cache)
             write_run_report(outdir, answers, comparison=comparison, codebook=codebook, clusters=clusters, coords=coords,
                              projection_note=note, gold_col=config.gold_col, manifest=manifest,
                              correction=config.correction, seed=config.seed, indicators=indicators, language=language)

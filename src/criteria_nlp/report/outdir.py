@@ -101,6 +101,39 @@ def map_coordinates(ids: Sequence[str], vectors: np.ndarray, languages: Sequence
     return _coordinates_frame(ids, coords), note
 
 
+class MapInBackground:
+    """`map_coordinates` computed in a background thread, started as soon as the vectors
+    exist: t-SNE's gradient and the PCA run outside the GIL (OpenMP, LAPACK), so the layout
+    takes the core that assignment, discovery and the writers (mostly Python) leave idle.
+    The layout is the same as in the foreground: one OpenMP thread, same seed. `result()`
+    returns what `map_coordinates` returns, or raises what it raised."""
+
+    def __init__(self, ids: Sequence[str], vectors: np.ndarray, languages: Sequence[str], seed: int = 0, *,
+                 cache_dir=None, use_cache: bool = False):
+        import threading
+
+        self.ids = [str(i) for i in ids]  # the rows it lays out, in order
+        self._args = (self.ids, vectors, list(languages), seed)
+        self._kwargs = {"cache_dir": cache_dir, "use_cache": use_cache}
+        self._value: tuple[pd.DataFrame, str] | None = None
+        self._error: BaseException | None = None
+        # A daemon thread: a run that fails or is interrupted does not wait for the layout.
+        self._thread = threading.Thread(target=self._run, name="criteria-nlp-map", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = map_coordinates(*self._args, **self._kwargs)
+        except BaseException as exc:  # noqa: BLE001 - raised again by result(), in the caller's thread
+            self._error = exc
+
+    def result(self) -> tuple[pd.DataFrame, str]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _coordinates_frame(ids: Sequence[str], coords: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"id": [str(i) for i in ids], "x": coords[:, 0], "y": coords[:, 1]})
 

@@ -114,9 +114,16 @@ def _place_by_neighbours(points: np.ndarray, anchors: np.ndarray, anchor_coords:
 
 
 def _single_thread():
+    """One thread for t-SNE's OpenMP gradient and the PCA's BLAS. Off the main thread (the
+    map laid out in the background) only OpenMP is limited: its setting belongs to the calling
+    thread, while BLAS's is process-wide and restoring it could race with the main thread's
+    own limits (discovery's), leaving the whole process on one BLAS thread."""
+    import threading
+
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1)
+    main = threading.current_thread() is threading.main_thread()
+    return threadpool_limits(limits=1, user_api=None if main else "openmp")
 
 
 def _unit_scale(coords: np.ndarray) -> np.ndarray:
