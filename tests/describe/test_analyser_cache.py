@@ -36,3 +36,28 @@ def test_tokens_round_trip_and_namespaces_name_their_versions():
 def test_no_cache_writes_nothing(tmp_path):
     Analyser(cache_dir=tmp_path, use_cache=False).analyse(DUTCH, "nl")
     assert not (tmp_path / "analyses").exists()
+
+
+def test_words_as_simplemma_splits_them_with_elisions_and_compounds():
+    from criteria_nlp.describe.analyser import content_words
+
+    # Elided articles and conjunctions go; a word keeps its own apostrophe.
+    assert content_words(["L'école d'aujourd'hui, lorsqu'il pleut"], "fr") == [
+        [("école", "école"), ("aujourd'hui", "aujourd'hui"), ("pleuvoir", "pleut")]]
+    # An unknown word after an elision is lemmatised without it.
+    assert content_words(["la burocrazia per l'invalidita"], "it") == [[("burocrazia", "burocrazia"), ("invalidita", "invalidita")]]
+    # A suffix after an apostrophe is not an elision.
+    assert content_words(["fijne collega's"], "nl")[0][-1] == ("collega", "collega's")
+    # A hyphenated function word is a stop word; a hyphenated content word is not.
+    assert [w for w, _ in content_words(["дискриминация из-за языка"], "ru")[0]] == ["дискриминация", "язык"]
+    assert [w for _, w in content_words(["parler po-russki, по-русски"], "ru")[0]][-1] == "по-русски"
+
+
+def test_spacy_itself_is_not_imported_for_the_analysis():
+    import subprocess
+    import sys
+
+    code = ("import sys; from criteria_nlp.describe.analyser import Analyser; "
+            "Analyser().analyse(['les loyers sont trop chers'], 'fr'); print('spacy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "False"

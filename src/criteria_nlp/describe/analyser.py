@@ -1,15 +1,20 @@
-"""Per-language tokens, lemmas and stop words, for keyphrases and indicator names.
+"""Per-language tokens, lemmas and stop words, for keyphrases.
 
-Every language uses spaCy's rule-based tokenizer (`spacy.blank`) with simplemma's lookup
-lemmas. French used `fr_core_news_sm`'s tagger and lemmatizer until 2026-11: on 1,400 French
-answers its lemmas agreed with simplemma's on 92 % of content words, its own errors were
-worse for a keyphrase list (violent -> "violer", parent -> "parer", homme -> "homm") and it
-cost 14x the time (10 s for 3,000 long answers, CPU taken from the embedder on small
-machines). Keyphrases show a word as the answers wrote it where the lemma itself never
-occurs (keyphrases.py), which hides the lookup's noun-to-verb slips ("prise" -> "priser"). Stop words are spaCy's list for each language, less a few content words those lists
-wrongly hold (data/stopword_exceptions.yaml: Italian "lavoro", "casa"...). Every language is handled on its
-own: words are never pooled across languages (a BERTopic complaint on multilingual data).
-spaCy and simplemma are imported lazily.
+Every language goes through simplemma: its regular-expression tokenizer and its lookup
+lemmas (which also drop an elided article or conjunction: "l'école" -> "école",
+"lorsqu'il" -> "il"). Stop words are spaCy's list for each language, less a few content
+words those lists wrongly hold (data/stopword_exceptions.yaml: Italian "lavoro", "casa"...).
+Every language is handled on its own: words are never pooled across languages (a BERTopic
+complaint on multilingual data).
+
+Why not spaCy's pipelines: French used `fr_core_news_sm`'s tagger and lemmatizer, and every
+language spaCy's rule-based tokenizer, until 2026-11. On 1,400 French answers the tagger's
+lemmas agreed with simplemma's on 92 % of content words, its own slips were worse for a
+keyphrase list (violent -> "violer", parent -> "parer", homme -> "homm") and it cost 14x the
+time; importing spaCy and building its French tokenizer alone took 4 s of CPU in every run,
+taken from the embedder on a 2-core machine. Keyphrases show a word as the answers wrote it
+where the lemma itself never occurs (keyphrases.py), which hides the lookup's noun-to-verb
+slips ("prise" -> "priser"). simplemma is imported lazily; spaCy not at all.
 """
 
 from __future__ import annotations
@@ -33,13 +38,35 @@ class Token:
 @lru_cache(maxsize=None)
 def stop_words(language: str) -> frozenset[str]:
     """spaCy's stop words for `language` (empty for a language spaCy does not know)."""
-    import spacy
-
-    try:
-        words = {w.casefold() for w in spacy.util.get_lang_class(language).Defaults.stop_words}
-    except Exception:  # unknown language code: no stop words rather than a failure
-        return frozenset()
+    words = {w.casefold() for w in _spacy_stop_words(language)}
     return frozenset(words - set(_stopword_exceptions().get(language) or []))
+
+
+def _spacy_stop_words(language: str) -> set[str]:
+    """spaCy's list, read from its module file `spacy/lang/<language>/stop_words.py`: the
+    file is one set literal, while importing spaCy costs 1.5 s (the package is not imported
+    to find it). The regular spaCy lookup where the file cannot be read that way."""
+    import importlib.util
+    from pathlib import Path
+
+    if language.isascii() and language.isalpha():
+        spec = importlib.util.find_spec("spacy")
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            path = Path(folder) / "lang" / language / "stop_words.py"
+            if path.is_file():
+                module_spec = importlib.util.spec_from_file_location(f"_criteria_nlp_stop_words_{language}", path)
+                module = importlib.util.module_from_spec(module_spec)
+                try:
+                    module_spec.loader.exec_module(module)
+                    return set(module.STOP_WORDS)
+                except Exception:  # noqa: BLE001 - the file changed shape: spaCy's own way below
+                    break
+    try:
+        import spacy
+
+        return set(spacy.util.get_lang_class(language).Defaults.stop_words)
+    except Exception:  # unknown language code: no stop words rather than a failure
+        return set()
 
 
 @lru_cache(maxsize=1)
@@ -51,15 +78,11 @@ def _stopword_exceptions() -> dict:
     return yaml.safe_load(resources.files("criteria_nlp.data").joinpath("stopword_exceptions.yaml").read_text(encoding="utf-8")) or {}
 
 
-@lru_cache(maxsize=None)
-def spacy_pipeline(language: str):
-    """spaCy's tokenizer for `language` (the multi-language one for a code spaCy lacks)."""
-    import spacy
+@lru_cache(maxsize=1)
+def _tokenizer():
+    from simplemma.tokenizer import RegexTokenizer
 
-    try:
-        return spacy.blank(language)
-    except Exception:
-        return spacy.blank("xx")
+    return RegexTokenizer()
 
 
 @lru_cache(maxsize=500_000)
@@ -74,8 +97,31 @@ def _lookup_lemma(word: str, language: str) -> str:
         return word.casefold()
 
 
+ELIDED_MAX = 7  # letters of an elided word before an apostrophe: "l'", "dell'", "lorsqu'"
+
+
+def _lemma(word: str, language: str) -> str:
+    """simplemma's lemma; for a word it does not know that starts with an elided word
+    ("l'invalidita", a misspelt "invalidità"), the lemma of what follows the elision."""
+    lemma = _lookup_lemma(word, language)
+    head, tail = _elision(word)
+    if tail and ("'" in lemma or "’" in lemma) and len(lemma) == len(word):
+        return _lookup_lemma(tail, language)
+    return lemma
+
+
+def _elision(word: str) -> tuple[str, str]:
+    """("l", "école") for "l'école"; ("", "") where the word does not start with an elided
+    word (a suffix such as Dutch "auto's" or English "people's" is not an elision)."""
+    cut = min((i for i in (word.find("'"), word.find("’")) if i >= 0), default=-1)
+    head, tail = word[:cut], word[cut + 1 :]
+    if cut <= 0 or len(head) > ELIDED_MAX or len(tail) < 2 or not head.isalpha():
+        return "", ""
+    return head, tail
+
+
 STORE_CHUNK = 1000  # analyses committed to the disk cache together
-ANALYSIS_FORMAT = 2  # bump when Token or the analysis changes: older cached analyses are then ignored
+ANALYSIS_FORMAT = 3  # bump when Token or the analysis changes: older cached analyses are then ignored
 
 
 def analysis_namespace(language: str) -> str:
@@ -90,7 +136,7 @@ def analysis_namespace(language: str) -> str:
             return "none"
 
     exceptions = hashlib.sha1(repr(sorted(_stopword_exceptions().get(language) or [])).encode("utf-8")).hexdigest()[:12]
-    return (f"analysis:v{ANALYSIS_FORMAT}:{language}:spacy-{version('spacy')}:"
+    return (f"analysis:v{ANALYSIS_FORMAT}:{language}:spacy-stop-words-{version('spacy')}:"
             f"simplemma-{version('simplemma')}:stop-{exceptions}")
 
 
@@ -173,7 +219,8 @@ class Analyser:
 
     def content_words(self, texts: list[str], language: str) -> list[list[tuple[str, str]]]:
         """(lemma, the word as written, lower-cased) of the content words of each text."""
-        return [[(t.lemma, t.text.strip("'’").casefold()) for t in tokens if t.is_content] for tokens in self.analyse(texts, language)]
+        return [[(t.lemma, without_elision(t.text.strip("'’").casefold(), t.lemma)) for t in tokens if t.is_content]
+                for tokens in self.analyse(texts, language)]
 
     def analysed_keys(self) -> set[tuple[str, str]]:
         return set(self._cache)
@@ -189,7 +236,7 @@ class Analyser:
         for store in self._stores.values():
             store.close()
         self._stores.clear()
-        spacy_pipeline.cache_clear()
+        _tokenizer.cache_clear()
         _lookup_lemma.cache_clear()
         gc.collect()
 
@@ -231,24 +278,35 @@ def content_lemmas(texts: list[str], language: str, analyser: Analyser | None = 
     return (analyser if analyser is not None else Analyser()).content_lemmas(texts, language)
 
 
+def without_elision(written: str, lemma: str) -> str:
+    """The written word less the elided words the lemmatiser dropped: "l'école" -> "école",
+    "d'aujourd'hui" -> "aujourd'hui" (its lemma keeps one apostrophe); "auto's" stays."""
+    while written.count("'") + written.count("’") > lemma.count("'") + lemma.count("’"):
+        _, tail = _elision(written)
+        if not tail:
+            break
+        written = tail
+    return written
+
+
 def content_words(texts: list[str], language: str, analyser: Analyser | None = None) -> list[list[tuple[str, str]]]:
     return (analyser if analyser is not None else Analyser()).content_words(texts, language)
 
 
 def _analyse_uncached(texts: list[str], language: str):
-    nlp = spacy_pipeline(language)
+    split = _tokenizer().split_text
     stops = stop_words(language)
-    for doc in nlp.pipe(texts, batch_size=256):
+    for text in texts:
         tokens = []
-        for tok in doc:
-            if tok.is_space:
-                continue
-            word = tok.text.strip("'’")
-            is_word = bool(word) and word.replace("-", "").isalpha()
-            lemma = _lookup_lemma(word, language) if is_word else word.casefold()
-            is_stop = tok.text.casefold() in stops or lemma in stops or word.casefold() in stops
+        for piece in split(text):
+            word = piece.strip("'’")
+            is_word = bool(word) and word.replace("-", "").replace("'", "").replace("’", "").isalpha()
+            lemma = _lemma(word, language) if is_word else word.casefold()
+            is_stop = piece.casefold() in stops or lemma in stops or word.casefold() in stops
             # An elided function word ("lorsqu'", "puisqu'") is in the lists only whole.
-            is_stop = is_stop or (tok.text[-1:] in "'’" and word.casefold() + "e" in stops)
+            is_stop = is_stop or (piece[-1:] in "'’" and word.casefold() + "e" in stops)
+            # A hyphenated function word ("из-за", "peut-être") is made of stop words.
+            is_stop = is_stop or ("-" in word and all(part in stops for part in word.casefold().split("-") if part))
             # Interned: the same words recur across answers, one copy of each string is enough.
-            tokens.append(Token(intern(tok.text), intern(lemma), is_stop, is_word))
+            tokens.append(Token(intern(piece), intern(lemma), is_stop, is_word))
         yield tuple(tokens)
