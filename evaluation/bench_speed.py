@@ -684,6 +684,13 @@ def main(argv=None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # what the CLI sets: the embedder-alone runs match it
+    # Python's byte-code cache on, and the project compiled once, as in an installed copy: a
+    # sandbox that sets PYTHONDONTWRITEBYTECODE makes every timed process compile the project
+    # from source (the run, which imports more of it, more than `criteria-nlp embed`).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    import compileall
+
+    compileall.compile_dir(str(SRC / "criteria_nlp"), quiet=1)
     results = {} if args.fresh or not args.results.exists() else json.loads(args.results.read_text(encoding="utf-8"))
     results.setdefault("entries", {})
     results.setdefault("cosine", {})
