@@ -130,3 +130,14 @@ def test_analysis_prefetched_in_the_background_is_ready_for_describe(monkeypatch
     failed = Analyser().prefetch(texts)
     failed.wait()  # never raises in the background: describe analyses again and reports
     assert isinstance(failed.error, RuntimeError)
+
+
+def test_keyphrases_are_shown_as_the_answers_wrote_them():
+    from criteria_nlp.describe.keyphrases import as_written
+
+    docs = [[("priser", "prise"), ("charge", "charge")], [("priser", "prise"), ("charge", "charge")],
+            [("logement", "logements"), ("cher", "chers")], [("logement", "logement")]]
+    # A lemma never written ("priser") is shown as written; one that occurs is kept; bigrams too.
+    assert as_written(["priser", "logement", "priser charge", "logement cher"], docs) == [
+        "prise", "logement", "prise charge", "logements chers"]
+    assert as_written(["absent"], docs) == ["absent"]
