@@ -38,6 +38,10 @@ class Embedder(ABC):
         """Where and how the vectors were computed (device, precision, threads), for the manifest."""
         return {}
 
+    def release(self) -> None:
+        """Free the loaded model if the backend holds one (hundreds of MB); the next call
+        that needs it loads it again."""
+
     def fit(self, texts: Sequence[str]) -> "Embedder":
         """Learn from the corpus (only corpus-fitted backends do); returns self."""
         return self

@@ -141,6 +141,9 @@ class CachedEmbedder(Embedder):
     def runtime(self) -> dict:
         return self.inner.runtime
 
+    def release(self) -> None:
+        self.inner.release()
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed(texts)
 

@@ -129,6 +129,12 @@ class E5Embedder(Embedder):
             self._precision_checked = device == "cpu" or not self.half
         return self._model
 
+    def release(self) -> None:
+        import gc
+
+        self._model = None
+        gc.collect()
+
     def _batch_order(self, texts: Sequence[str]) -> np.ndarray:
         # Longest first: batches of similar length waste less on padding, and the slowest
         # (most memory-hungry) batch comes first, so the ETA errs on the safe side.

@@ -234,6 +234,12 @@ class OnnxE5Embedder(Embedder):
             self._tokenizer, self._session = tokenizer, session
         return self._session
 
+    def release(self) -> None:
+        import gc
+
+        self._session = self._tokenizer = None  # the session's memory arena holds the largest batch
+        gc.collect()
+
     def _batch_order(self, texts: Sequence[str]) -> np.ndarray:
         # Longest first, as in E5Embedder: less padding, pessimistic ETA.
         lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))

@@ -51,6 +51,9 @@ from criteria_nlp.review.outputs import write_review_outputs
 from criteria_nlp.review.state import DecisionState
 
 PREFETCH_MAX = 30_000  # answers up to which the lemma analysis and the map are computed in the background
+# Answers beyond which the embedder's model is freed once every answer is embedded: 0.5-1 GB
+# (the e5 weights, ONNX Runtime's arena) that later stages rarely need, and reload if they do.
+RELEASE_MODEL_ABOVE = 30_000
 
 
 @dataclass
@@ -167,6 +170,8 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
     with timer.stage("embed"):
         state = state.with_vectors(embed_answers(state.rows["text"].tolist(), embedder, config.show_progress))
         embedding_stats = dict(getattr(embedder, "stats", {}) or {})
+        if len(state.rows) > RELEASE_MODEL_ABOVE:
+            embedder.release()
     # The map needs only the vectors and languages: laid out now, beside the stages below.
     # Not beyond PREFETCH_MAX: its float64 copies of the vectors would add to discovery's peak memory.
     map_layout = None
