@@ -72,3 +72,23 @@ def test_write_then_find_round_trip(tmp_path, monkeypatch):
         assert find_shipped("other@1", keys, files=("v.npz",)) == {}
     finally:
         read_shipped.cache_clear()
+
+
+def test_each_shipped_file_is_for_the_model_it_is_built_with_and_covers_the_same_texts():
+    from criteria_nlp.embed import get_embedder
+    from criteria_nlp.embed.shipped import BUILT_WITH, SHIPPED_FILES, shipped_model_id
+
+    for name in SHIPPED_FILES:
+        # A model id change (new weights, quantisation, prompt) needs the file rebuilt.
+        assert shipped_model_id(name) == get_embedder(BUILT_WITH[name], use_cache=False).model_id, name
+    for e5_file, onnx_file in ((SHIPPED_FILES[0], SHIPPED_FILES[2]), (SHIPPED_FILES[1], SHIPPED_FILES[3])):
+        assert len(read_shipped(onnx_file).index) == len(read_shipped(e5_file).index) > 700
+
+
+def test_a_file_of_another_model_is_not_loaded(monkeypatch):
+    from criteria_nlp.embed import shipped
+
+    loaded = []
+    monkeypatch.setattr(shipped, "read_shipped", lambda name: loaded.append(name))
+    assert find_shipped("another-model@1", ["a key"]) == {}
+    assert loaded == []

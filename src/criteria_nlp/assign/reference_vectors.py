@@ -36,7 +36,8 @@ if __name__ == "__main__":  # pragma: no cover - a maintenance step, run after e
     from importlib import resources
 
     from criteria_nlp.embed import get_embedder
-    from criteria_nlp.embed.shipped import CODEBOOK_VECTORS
+    from criteria_nlp.embed.shipped import BUILT_WITH, CODEBOOK_VECTORS, CODEBOOK_VECTORS_ONNX
 
-    target = Path(str(resources.files("criteria_nlp.data").joinpath(CODEBOOK_VECTORS)))
-    print(build(get_embedder("e5"), target), "texts ->", target)
+    for name in (CODEBOOK_VECTORS, CODEBOOK_VECTORS_ONNX):
+        target = Path(str(resources.files("criteria_nlp.data").joinpath(name)))
+        print(build(get_embedder(BUILT_WITH[name]), target), "texts ->", target)

@@ -58,5 +58,8 @@ def build(embedder, path: Path) -> int:
 if __name__ == "__main__":  # pragma: no cover - a maintenance step, run after editing the library
     from criteria_nlp.embed import get_embedder
 
-    target = Path(str(resources.files("criteria_nlp.data").joinpath(LIBRARY_VECTORS)))
-    print(build(get_embedder("e5"), target), "sentences ->", target)
+    from criteria_nlp.embed.shipped import BUILT_WITH, LIBRARY_VECTORS_ONNX
+
+    for name in (LIBRARY_VECTORS, LIBRARY_VECTORS_ONNX):
+        target = Path(str(resources.files("criteria_nlp.data").joinpath(name)))
+        print(build(get_embedder(BUILT_WITH[name]), target), "sentences ->", target)
