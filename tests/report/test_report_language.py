@@ -86,7 +86,7 @@ def test_the_dutch_report_is_dutch(reports):
 
 def test_a_partly_translated_report_says_so_at_the_top(reports):
     headers = {lang: re.search(r"<header>(.*?)</header>", html, flags=re.DOTALL).group(1) for lang, html in reports.items()}
-    assert "il resto è in inglese" in headers["it"] and "Nessun madrelingua" in headers["it"]
+    assert "il resto è mostrato in inglese" in headers["it"] and "Nessun madrelingua" in headers["it"]
     assert headers["it"].count("<p>") == 2
     assert all(headers[lang].count("<p>") == 1 for lang in ("en", "fr", "nl"))  # complete: no note
 

@@ -177,5 +177,5 @@ def test_a_partly_translated_workbook_says_so_under_its_title():
     from criteria_nlp.i18n import Localiser
     from criteria_nlp.review.workbook import _readme_lines
 
-    assert "il resto è in inglese" in _readme_lines(3, 10, Localiser("it"))[1]
+    assert "il resto è mostrato in inglese" in _readme_lines(3, 10, Localiser("it"))[1]
     assert _readme_lines(3, 10, Localiser("fr"))[1] == ""  # complete: no note
