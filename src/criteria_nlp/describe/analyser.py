@@ -104,7 +104,7 @@ def _lemma(word: str, language: str) -> str:
     """simplemma's lemma; for a word it does not know that starts with an elided word
     ("l'invalidita", a misspelt "invalidità"), the lemma of what follows the elision."""
     lemma = _lookup_lemma(word, language)
-    head, tail = _elision(word)
+    _, tail = _elision(word)
     if tail and ("'" in lemma or "’" in lemma) and len(lemma) == len(word):
         return _lookup_lemma(tail, language)
     return lemma

@@ -89,8 +89,7 @@ def as_written(terms: list[str], docs: list[list[tuple[str, str]]]) -> list[str]
     wanted = set(terms)
     forms: dict[str, Counter] = {t: Counter() for t in terms}
     for words in docs:
-        grams = [(lemma, written) for lemma, written in words]
-        grams += [(f"{a} {b}", f"{x} {y}") for (a, x), (b, y) in zip(words, words[1:]) if a != b]
+        grams = list(words) + [(f"{a} {b}", f"{x} {y}") for (a, x), (b, y) in zip(words, words[1:]) if a != b]
         for lemma, written in grams:
             if lemma in wanted:
                 forms[lemma][written] += 1

@@ -10,12 +10,10 @@ another model) is embedded as usual. Rebuild after editing the library:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
-from criteria_nlp.embed.shipped import LIBRARY_VECTORS, find_shipped, write_shipped
+from criteria_nlp.embed.shipped import LIBRARY_VECTORS, find_shipped
 
 
 def library_sentences(library) -> list[str]:
@@ -45,21 +43,9 @@ def embed_sentences(embedder, texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def build(embedder, path: Path) -> int:
-    """Embed the shipped library with `embedder` and write its vectors file; returns the count."""
-    from criteria_nlp.describe.library import load_library
-    from criteria_nlp.embed.cache import EmbeddingCache
-
-    texts = library_sentences(load_library())
-    vectors = embedder.embed(texts, show_progress=True)
-    return write_shipped(path, embedder.model_id, [EmbeddingCache.key(embedder.model_id, t) for t in texts], vectors)
-
-
 if __name__ == "__main__":  # pragma: no cover - a maintenance step, run after editing the library
-    from criteria_nlp.embed import get_embedder
+    from criteria_nlp.describe.library import load_library
+    from criteria_nlp.embed.shipped import LIBRARY_VECTORS_ONNX, rebuild
 
-    from criteria_nlp.embed.shipped import BUILT_WITH, LIBRARY_VECTORS_ONNX
-
-    for name in (LIBRARY_VECTORS, LIBRARY_VECTORS_ONNX):
-        target = Path(str(resources.files("criteria_nlp.data").joinpath(name)))
-        print(build(get_embedder(BUILT_WITH[name]), target), "sentences ->", target)
+    for path, count in rebuild((LIBRARY_VECTORS, LIBRARY_VECTORS_ONNX), library_sentences(load_library())):
+        print(count, "sentences ->", path)
