@@ -20,7 +20,8 @@ def reference_texts() -> list[str]:
 
 
 if __name__ == "__main__":  # pragma: no cover - a maintenance step, run after editing the codebook
-    from criteria_nlp.embed.shipped import CODEBOOK_VECTORS, CODEBOOK_VECTORS_ONNX, rebuild
+    from criteria_nlp.embed.shipped import CODEBOOK_VECTORS, CODEBOOK_VECTORS_ONNX
+    from criteria_nlp.embed.shipped_build import rebuild
 
     for path, count in rebuild((CODEBOOK_VECTORS, CODEBOOK_VECTORS_ONNX), reference_texts()):
         print(count, "texts ->", path)

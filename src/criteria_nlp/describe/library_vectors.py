@@ -45,7 +45,8 @@ def embed_sentences(embedder, texts: Sequence[str]) -> np.ndarray:
 
 if __name__ == "__main__":  # pragma: no cover - a maintenance step, run after editing the library
     from criteria_nlp.describe.library import load_library
-    from criteria_nlp.embed.shipped import LIBRARY_VECTORS_ONNX, rebuild
+    from criteria_nlp.embed.shipped import LIBRARY_VECTORS_ONNX
+    from criteria_nlp.embed.shipped_build import rebuild
 
     for path, count in rebuild((LIBRARY_VECTORS, LIBRARY_VECTORS_ONNX), library_sentences(load_library())):
         print(count, "sentences ->", path)

@@ -86,18 +86,3 @@ def write_shipped(path: Path, model_id: str, keys: Sequence[str], vectors: np.nd
     np.savez_compressed(path, model_id=np.array(model_id), keys=np.array(list(keys)), vectors=vectors)
     return len(keys)
 
-
-def rebuild(names: Sequence[str], texts: Sequence[str]) -> list[tuple[Path, int]]:
-    """Embed `texts` with the embedder each shipped file of `names` is built with (BUILT_WITH)
-    and write those package files: the maintenance step after editing the package's own
-    texts. Returns each file's path and row count."""
-    from criteria_nlp.embed import get_embedder
-    from criteria_nlp.embed.cache import EmbeddingCache
-
-    written = []
-    for name in names:
-        embedder = get_embedder(BUILT_WITH[name])
-        path = Path(str(resources.files("criteria_nlp.data").joinpath(name)))
-        vectors = embedder.embed(texts, show_progress=True)
-        written.append((path, write_shipped(path, embedder.model_id, [EmbeddingCache.key(embedder.model_id, t) for t in texts], vectors)))
-    return written
