@@ -170,6 +170,26 @@ def test_top_k_matches_a_stable_full_sort_ties_included():
         scores[0, 2] = -np.inf
         k = int(rng.integers(0, 12))
         assert (_top_k(scores, k) == np.argsort(-scores, axis=1, kind="stable")[:, :k]).all()
+    # Rows wide enough for the chunk bound (TOP_K_CHUNK columns a chunk), a ragged last chunk.
+    for _ in range(60):
+        width = int(rng.integers(300, 3000))
+        scores = rng.integers(0, 6, size=(5, width)).astype(float) if rng.random() < 0.5 else rng.standard_normal((5, width))
+        scores[:, int(rng.integers(0, width))] = -np.inf
+        k = int(rng.integers(1, 25))
+        assert (_top_k(scores, k) == np.argsort(-scores, axis=1, kind="stable")[:, :k]).all()
+
+
+def test_the_graph_built_on_several_threads_is_the_same(monkeypatch):
+    import criteria_nlp.discover.graph as graph_module
+    from criteria_nlp.discover.graph import lexical_matrix
+
+    frame, vectors = parallel_corpus(n_topics=5, per_topic=30, languages=("fr", "nl"))
+    texts, languages = frame["text"].tolist(), frame["language"].tolist()
+    one = neighbour_graph(vectors, 8, lexical_matrix(texts), 0.25, languages, block=64)
+    monkeypatch.setattr(graph_module, "PARALLEL_GRAPH_FROM", 10)
+    monkeypatch.setattr(graph_module, "usable_cpus", lambda: 3)
+    several = neighbour_graph(vectors, 8, lexical_matrix(texts), 0.25, languages, block=64)
+    assert (one[0] != several[0]).nnz == 0 and (one[1] == several[1]).all()
 
 
 def test_large_corpora_solver_finds_the_same_clusters(monkeypatch):

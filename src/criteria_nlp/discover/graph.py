@@ -8,6 +8,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from criteria_nlp.embed.device import usable_cpus
+
+PARALLEL_GRAPH_FROM = 10_000  # distinct answers from which the graph is built on every core
+
 
 def lexical_matrix(texts: Sequence[str]):
     """L2-normalised TF-IDF rows of the texts (None when no word occurs twice)."""
@@ -24,25 +28,35 @@ def _standardiser(sims_sample: np.ndarray) -> tuple[float, float]:
     return float(values.mean()), float(values.std() or 1.0)
 
 
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Columns of the k highest scores of each row, best first, ties by position.
+TOP_K_CHUNK = 128  # columns per chunk whose maximum bounds the k-th score (see _top_k)
 
-    A partial sort (linear per row) instead of sorting whole rows: on 30,000 answers the full
-    sort made the graph cost minutes."""
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Columns of the k highest scores of each row, best first, ties by position: exactly the
+    first k of a stable sort of each row, without sorting (or partitioning) whole rows.
+
+    The k-th largest of the rows' chunk maxima is a score that at least k entries reach, so
+    every one of the top k is at or above it: only the few entries there are sorted. On
+    40,000-wide rows this is several times faster than numpy's argpartition, which made half
+    of discovery's time on 100,000 answers."""
+    n_rows, width = scores.shape
     if k <= 0:
-        return np.zeros((len(scores), 0), dtype=int)
-    if k >= scores.shape[1]:
+        return np.zeros((n_rows, 0), dtype=int)
+    if k >= width:
         return np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    part = np.argpartition(scores, scores.shape[1] - k, axis=1)[:, -k:]
-    values = np.take_along_axis(scores, part, axis=1)
-    out = np.take_along_axis(part, np.lexsort((part, -values), axis=1), axis=1)
-    # Where the k-th score is tied with columns left out, pick the ties by position, exactly as
-    # a stable full sort would (rare with real similarities).
-    kth = values.min(axis=1, keepdims=True)
-    for i in np.flatnonzero((scores >= kth).sum(axis=1) > k):
-        row = scores[i]
-        out[i] = np.argsort(-row, kind="stable")[:k]
-    return out
+    whole = width // TOP_K_CHUNK * TOP_K_CHUNK
+    if whole // TOP_K_CHUNK < k:  # too narrow to gain from chunks
+        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    maxima = scores[:, :whole].reshape(n_rows, whole // TOP_K_CHUNK, TOP_K_CHUNK).max(axis=2)
+    if whole < width:
+        maxima = np.column_stack([maxima, scores[:, whole:].max(axis=1)])
+    bound = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
+    rows, cols = np.nonzero(scores >= bound[:, None])
+    order = np.lexsort((cols, -scores[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    # Each row's candidates are contiguous and best first: keep the first k of each.
+    first = np.searchsorted(rows, np.arange(n_rows))
+    return cols[first[:, None] + np.arange(k)]
 
 
 def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weight: float = 0.0,
@@ -67,25 +81,48 @@ def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weig
         same = (languages[sample][:, None] == languages[sample][None, :]) & off_diagonal
         l_mean, l_std = _standardiser((lexical[sample] @ lexical[sample].T).toarray()[same])
         use_lexical = l_std > 1e-6  # no variation in word overlap: nothing to learn from it
-    rows, cols, closest = [], [], np.zeros((n, min(5, n - 1)), dtype=int)
+    n_closest = min(5, n - 1)
     # Rows per block: each block holds a few (block x n) float arrays at once; about 64 MB
     # each keeps a 100,000-answer run under its memory target.
     block = int(np.clip(8_000_000 // max(n, 1), 64, block))
-    for start in range(0, n, block):
+
+    def block_neighbours(start: int) -> tuple[np.ndarray, np.ndarray]:
         stop = min(n, start + block)
-        e5 = Z[start:stop] @ Z.T
         local = np.arange(stop - start)
-        e5[local, start + local] = -np.inf
-        closest[start:stop] = _top_k(e5, closest.shape[1])
-        sims = (e5 - e_mean) / e_std
+        sims = Z[start:stop] @ Z.T
+        sims[local, start + local] = -np.inf
+        closest = _top_k(sims, n_closest)
+        # In place from here (the arithmetic of the plain expressions, so the same values):
+        # these blocks are the largest arrays of a 100,000-answer run.
+        sims -= e_mean
+        sims /= e_std
         if use_lexical:
-            same_language = languages[start:stop][:, None] == languages[None, :]
-            lex = ((lexical[start:stop] @ lexical.T).toarray() - l_mean) / l_std
-            sims = sims + lexical_weight * np.where(same_language, lex, 0.0)
+            lex = (lexical[start:stop] @ lexical.T).toarray()
+            lex -= l_mean
+            lex /= l_std
+            lex *= lexical_weight
+            lex[languages[start:stop][:, None] != languages[None, :]] = 0.0
+            sims += lex
+            del lex
             sims[local, start + local] = -np.inf
-        nearest = _top_k(sims, k)
-        rows.append(np.repeat(np.arange(start, stop), k))
-        cols.append(nearest.ravel())
+        return closest, _top_k(sims, k)
+
+    starts = range(0, n, block)
+    # Blocks are independent and numpy releases the GIL in each step: threads use every core
+    # on large sets (discovery's own BLAS calls run single-threaded). Small sets stay on one
+    # thread: the run lays out its map on the other core meanwhile.
+    workers = min(usable_cpus(), len(starts)) if n >= PARALLEL_GRAPH_FROM else 1
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="criteria-nlp-graph") as pool:
+            results = list(pool.map(block_neighbours, starts))
+    else:
+        results = [block_neighbours(start) for start in starts]
+    closest = np.concatenate([c for c, _ in results]) if results else np.zeros((0, n_closest), dtype=int)
+    rows = [np.repeat(np.arange(start, min(n, start + block)), k) for start in starts]
+    cols = [nearest.ravel() for _, nearest in results]
+    del results
     rows, cols = np.concatenate(rows), np.concatenate(cols)
     graph = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     return connect_components(graph.maximum(graph.T).tocsr(), Z), closest
