@@ -105,8 +105,9 @@ def test_analysis_is_kept_once_per_text_and_survives_a_full_cache():
     expected = [["lavoro", "casa"], ["casa", "pulito"], ["lavoro", "casa"]]
     analyser = Analyser()
     assert analyser.content_lemmas(texts, "it") == expected
+    assert analyser.analysed_keys() == {("it", texts[0]), ("it", texts[1])}  # one analysis per distinct text
     first = analyser.analyse(texts, "it")
-    assert first[0] is first[2]  # one analysis per distinct text
+    assert first[0] is first[2]
     # A cache smaller than the texts at hand: same answers, nothing lost.
     small = Analyser(max_cached=1)
     assert small.content_lemmas(texts, "it") == expected
@@ -126,7 +127,7 @@ def test_analysis_prefetched_in_the_background_is_ready_for_describe(monkeypatch
     def broken(self, texts, language):
         raise RuntimeError("no lemmatiser")
 
-    monkeypatch.setattr(Analyser, "analyse", broken)
+    monkeypatch.setattr(Analyser, "keep", broken)
     failed = Analyser().prefetch(texts)
     failed.wait()  # never raises in the background: describe analyses again and reports
     assert isinstance(failed.error, RuntimeError)

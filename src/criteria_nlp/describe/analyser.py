@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from sys import intern
 
-@dataclass(frozen=True, slots=True)  # slots: 100,000 analysed answers hold millions of tokens
+@dataclass(frozen=True, slots=True)  # slots: a long answer has hundreds of tokens
 class Token:
     text: str
     lemma: str          # lower-cased
@@ -121,7 +121,7 @@ def _elision(word: str) -> tuple[str, str]:
 
 
 STORE_CHUNK = 1000  # analyses committed to the disk cache together
-ANALYSIS_FORMAT = 3  # bump when Token or the analysis changes: older cached analyses are then ignored
+ANALYSIS_FORMAT = 4  # bump when the analysis or what is kept of it changes: older cached analyses are then ignored
 
 
 def analysis_namespace(language: str) -> str:
@@ -140,65 +140,94 @@ def analysis_namespace(language: str) -> str:
             f"simplemma-{version('simplemma')}:stop-{exceptions}")
 
 
-def encode_tokens(tokens: tuple[Token, ...]) -> bytes:
+def pack_words(tokens: tuple[Token, ...]) -> tuple[str, ...]:
+    """What describe reads of an analysis, flat: (lemma, word as written, lemma, word...) of the
+    content words. About a tenth of the memory of the tokens (millions at 100,000 answers)."""
+    packed = []
+    for t in tokens:
+        if t.is_content:
+            packed += (t.lemma, intern(without_elision(t.text.strip("'’").casefold(), t.lemma)))
+    return tuple(packed)
+
+
+def encode_words(packed: tuple[str, ...]) -> bytes:
     import json
 
-    return json.dumps([[t.text, t.lemma, int(t.is_stop) | int(t.is_word) << 1] for t in tokens],
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(packed, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def decode_tokens(blob: bytes) -> tuple[Token, ...]:
+def decode_words(blob: bytes) -> tuple[str, ...]:
     import json
 
-    return tuple(Token(intern(text), intern(lemma), bool(flags & 1), bool(flags & 2)) for text, lemma, flags in json.loads(blob))
+    return tuple(intern(word) for word in json.loads(blob))
 
 
 MAX_ANALYSED = 300_000  # distinct texts an Analyser keeps; on overflow it starts again
 
 
 class Analyser:
-    """Token analyses (lemmas, stop words) of answers, each (language, text) analysed once.
+    """The content words (lemma, word as written) of answers, each (language, text) analysed once.
 
     A run owns one: its keyphrases, code keyphrases and indicator names read the same
     answers, and `prefetch` analyses them in a background thread while the embedder works.
-    `close()` frees the analyses and the spaCy pipelines (hundreds of MB at 100,000 answers)."""
+    Only the content words are kept (`pack_words`), in memory and, with `use_cache`, in the
+    content cache of `cache_dir`. `close()` frees them."""
 
     def __init__(self, max_cached: int = MAX_ANALYSED, *, cache_dir=None, use_cache: bool = False):
         self.max_cached = max_cached
-        self._cache: dict[tuple[str, str], tuple[Token, ...]] = {}
+        self._cache: dict[tuple[str, str], tuple[str, ...]] = {}
         self.cache_dir = cache_dir
         self.use_cache = use_cache  # keep analyses on disk too, in the content cache of cache_dir
         self._stores: dict = {}
         self.stats = {"analysed": 0, "cache_hits": 0}
 
     def analyse(self, texts: list[str], language: str) -> list[tuple[Token, ...]]:
-        """Tokens of each text, with lower-cased lemmas and stop-word flags."""
+        """Every token of each text, with lower-cased lemmas and stop-word flags (computed, one
+        analysis per distinct text, nothing kept)."""
+        texts = [str(t) for t in texts]
+        unique = list(dict.fromkeys(texts))
+        analysed = dict(zip(unique, _analyse_uncached(unique, language)))
+        return [analysed[t] for t in texts]
+
+    def packed_words(self, texts: list[str], language: str) -> list[tuple[str, ...]]:
+        """`pack_words` of each text, kept for the next call."""
         texts = [str(t) for t in texts]
         cache = self._cache
         missing = [t for t in dict.fromkeys(texts) if (language, t) not in cache]
         if len(missing) > self.max_cached:  # more distinct texts than the cache holds
-            analysed = dict(zip(missing, self._analyse_missing(missing, language)))
-            return [analysed[t] if t in analysed else cache[(language, t)] for t in texts]
+            packed = dict(zip(missing, self._pack_missing(missing, language)))
+            return [packed[t] if t in packed else cache[(language, t)] for t in texts]
         if missing:
             if len(cache) + len(missing) > self.max_cached:
                 cache.clear()
-            cache.update(((language, t), tokens) for t, tokens in zip(missing, self._analyse_missing(missing, language)))
+            cache.update(((language, t), words) for t, words in zip(missing, self._pack_missing(missing, language)))
         return [cache[(language, t)] for t in texts]
 
-    def _analyse_missing(self, texts: list[str], language: str) -> list[tuple[Token, ...]]:
+    def keep(self, texts: list[str], language: str) -> None:
+        """Analyse and keep the texts now (for a later `content_words`)."""
+        self.packed_words(texts, language)
+
+    def add(self, language: str, texts: list[str], packed: list[tuple[str, ...]]) -> None:
+        """Keep analyses made elsewhere (the run's side process) as if analysed here."""
+        if len(self._cache) + len(texts) > self.max_cached:
+            return  # more than this analyser keeps: the texts are analysed again when asked
+        self._cache.update(((language, str(t)), words) for t, words in zip(texts, packed))
+        self.stats["analysed"] += len(texts)
+
+    def _pack_missing(self, texts: list[str], language: str) -> list[tuple[str, ...]]:
         """Analyses of texts not in memory: from the disk cache where stored, else computed
         (and stored chunk by chunk, so a killed run keeps what it did)."""
         store = self._store(language)
         if store is None:
             self.stats["analysed"] += len(texts)
-            return list(_analyse_uncached(texts, language))
-        found = {t: decode_tokens(v) for t, v in store.get_many(texts).items()}
+            return [pack_words(tokens) for tokens in _analyse_uncached(texts, language)]
+        found = {t: decode_words(v) for t, v in store.get_many(texts).items()}
         todo = [t for t in texts if t not in found]
         for start in range(0, len(todo), STORE_CHUNK):
             chunk = todo[start : start + STORE_CHUNK]
-            analysed = list(_analyse_uncached(chunk, language))
-            store.put_many((t, encode_tokens(tokens)) for t, tokens in zip(chunk, analysed))
-            found.update(zip(chunk, analysed))
+            packed = [pack_words(tokens) for tokens in _analyse_uncached(chunk, language)]
+            store.put_many((t, encode_words(words)) for t, words in zip(chunk, packed))
+            found.update(zip(chunk, packed))
         self.stats["analysed"] += len(todo)
         self.stats["cache_hits"] += len(texts) - len(todo)
         return [found[t] for t in texts]
@@ -215,12 +244,11 @@ class Analyser:
 
     def content_lemmas(self, texts: list[str], language: str) -> list[list[str]]:
         """Lemmas of the content words of each text (stop words, punctuation, digits removed)."""
-        return [[t.lemma for t in tokens if t.is_content] for tokens in self.analyse(texts, language)]
+        return [list(words[::2]) for words in self.packed_words(texts, language)]
 
     def content_words(self, texts: list[str], language: str) -> list[list[tuple[str, str]]]:
         """(lemma, the word as written, lower-cased) of the content words of each text."""
-        return [[(t.lemma, without_elision(t.text.strip("'’").casefold(), t.lemma)) for t in tokens if t.is_content]
-                for tokens in self.analyse(texts, language)]
+        return [list(zip(words[::2], words[1::2])) for words in self.packed_words(texts, language)]
 
     def analysed_keys(self) -> set[tuple[str, str]]:
         return set(self._cache)
@@ -229,7 +257,7 @@ class Analyser:
         return AnalysisPrefetch(texts_by_language, self)
 
     def close(self) -> None:
-        """Free the kept analyses, spaCy pipelines and word lemmas (later stages reuse the memory)."""
+        """Free the kept analyses and word lemmas (later stages reuse the memory)."""
         import gc
 
         self._cache.clear()
@@ -244,7 +272,7 @@ class Analyser:
 class AnalysisPrefetch:
     """Analyses answers in a background thread while the embedder works, so describe finds
     them ready: torch and ONNX Runtime release the GIL while they compute, and the analysis
-    (spaCy, simplemma, mostly Python) would otherwise run alone after embedding.
+    (simplemma, mostly Python) would otherwise run alone after embedding.
 
     `texts_by_language`: language -> the answers' texts. A failure here is not raised: the
     main thread analyses the missing texts again and reports the error itself."""
@@ -261,7 +289,7 @@ class AnalysisPrefetch:
     def _run(self, texts_by_language: dict[str, list[str]]) -> None:
         try:
             for language in sorted(texts_by_language):
-                self.analyser.analyse(texts_by_language[language], language)
+                self.analyser.keep(texts_by_language[language], language)
         except Exception as exc:  # noqa: BLE001 - see the class docstring
             self.error = exc
 
