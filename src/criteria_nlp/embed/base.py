@@ -42,6 +42,10 @@ class Embedder(ABC):
         """Free the loaded model if the backend holds one (hundreds of MB); the next call
         that needs it loads it again."""
 
+    def warm_up(self, texts: Sequence[str]) -> None:
+        """Get ready to embed `texts` (load the model, if the backend has one and any of them
+        needs it), so the load can overlap other work. Embedding works without it."""
+
     def fit(self, texts: Sequence[str]) -> "Embedder":
         """Learn from the corpus (only corpus-fitted backends do); returns self."""
         return self

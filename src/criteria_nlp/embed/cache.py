@@ -144,6 +144,12 @@ class CachedEmbedder(Embedder):
     def release(self) -> None:
         self.inner.release()
 
+    def warm_up(self, texts: Sequence[str]) -> None:
+        # Only when something is left to embed: a re-run with every vector stored loads nothing.
+        unique = list(dict.fromkeys(normalise_for_cache(t) for t in as_text_list(texts)))
+        if len(self.cache.get_many(unique)) < len(unique):
+            self.inner.warm_up(texts)
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed(texts)
 

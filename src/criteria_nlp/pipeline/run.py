@@ -34,7 +34,12 @@ from criteria_nlp.pipeline.checks import (
 )
 from criteria_nlp.pipeline.manifest import StageTimer, build_manifest
 from criteria_nlp.pipeline.state import RunState, answers_output
-from criteria_nlp.prepare.answers import prepare_answers, texts_by_language
+from criteria_nlp.pipeline.side_process import SidePrepare
+from criteria_nlp.prepare.answers import (
+    likely_answer_texts,
+    prepare_answers,
+    texts_by_language,
+)
 from criteria_nlp.report.outdir import (
     check_report_options,
     MapInBackground,
@@ -103,6 +108,7 @@ class FittedRun:
     redaction: dict | None = None
     analysis_stats: dict = field(default_factory=dict)  # hits and misses of the text-analysis cache
     map_layout: MapInBackground | None = None  # the report's map, laid out while the later stages run
+    side_process_seconds: dict = field(default_factory=dict)  # stages run in the side process, their own time
 
     @property
     def answers(self) -> pd.DataFrame:
@@ -137,11 +143,17 @@ def read_run_inputs(config: RunConfig, decisions: DecisionState | None = None, c
     return RunInputs(corpus, codebook, training, library, decisions)
 
 
-def prepare_run(config: RunConfig, corpus: Corpus, timer: StageTimer) -> tuple[RunState, dict | None]:
-    """Languages, non-answers and duplicates (and redaction): the answers ready to embed."""
+def prepare_run(config: RunConfig, corpus: Corpus, timer: StageTimer,
+                side: SidePrepare | None = None) -> tuple[RunState, dict | None]:
+    """Languages, non-answers and duplicates (and redaction): the answers ready to embed.
+    `side`: the same work already started in a side process (its result is waited for)."""
     with timer.stage("language"):
-        state = RunState.from_answers(prepare_answers(corpus, config.languages, show_progress=config.show_progress,
-                                                     cache_dir=config.cache_dir, use_cache=config.use_cache))
+        if side is not None:
+            prepared = side.answers()
+        else:
+            prepared = prepare_answers(corpus, config.languages, show_progress=config.show_progress,
+                                       cache_dir=config.cache_dir, use_cache=config.use_cache)
+        state = RunState.from_answers(prepared)
     redaction = None
     if config.redact:
         from criteria_nlp.prepare.privacy import redact_answers
@@ -155,18 +167,34 @@ def prepare_run(config: RunConfig, corpus: Corpus, timer: StageTimer) -> tuple[R
 def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = None) -> FittedRun:
     """The stages of a run in order, on answers already read: prepare, embed, assign (and the
     analysts' overrides), discover (and their group decisions), describe."""
+    timer = timer or StageTimer(report=config.show_progress)
+    # Languages (and the lemma analysis) in a side process while this one loads the model and
+    # embeds. Redacted answers are analysed as redacted, after the language stage.
+    analyse_aside = not config.redact
+    side = SidePrepare.start(inputs.corpus, config.languages, cache_dir=config.cache_dir, use_cache=config.use_cache,
+                             analyse=analyse_aside)
+    try:
+        return _fit_stages(config, inputs, timer, side)
+    finally:
+        if side is not None:
+            side.close()
+
+
+def _fit_stages(config: RunConfig, inputs: RunInputs, timer: StageTimer, side: SidePrepare | None) -> FittedRun:
     from criteria_nlp.embed import get_embedder
 
-    timer = timer or StageTimer(report=config.show_progress)
     codebook, decisions = inputs.codebook, inputs.decisions
     analyser = Analyser(cache_dir=config.cache_dir, use_cache=config.use_cache)
-    state, redaction = prepare_run(config, inputs.corpus, timer)
-    check_n_clusters(config.n_clusters, int(state.coded.sum()))
-    # Beyond PREFETCH_MAX answers the analyses (about 1 GB at 100,000) would sit in memory
-    # beside assignment and discovery, while hiding only a minute of a half-hour embedding.
-    prefetch = analyser.prefetch(texts_by_language(state.rows)) if state.coded.sum() <= PREFETCH_MAX else None
     embedder = get_embedder(config.embedder, cache_dir=config.cache_dir, seed=config.seed, batch_size=config.batch_size,
                             device=config.device, use_cache=config.use_cache)
+    if side is not None:
+        with timer.stage("load_model"):  # while the side process identifies languages
+            embedder.warm_up(likely_answer_texts(inputs.corpus.answers, config.languages))
+    state, redaction = prepare_run(config, inputs.corpus, timer, side)
+    check_n_clusters(config.n_clusters, int(state.coded.sum()))
+    prefetch = None
+    if (side is None or not side.analyses_started) and state.coded.sum() <= PREFETCH_MAX:
+        prefetch = analyser.prefetch(texts_by_language(state.rows))
     with timer.stage("embed"):
         state = state.with_vectors(embed_answers(state.rows["text"].tolist(), embedder, config.show_progress))
         embedding_stats = dict(getattr(embedder, "stats", {}) or {})
@@ -194,6 +222,8 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
     with timer.stage("describe"):
         if prefetch is not None:
             prefetch.wait()
+        if side is not None:
+            side.fill(analyser)
         described = describe_run(config, inputs, state, embedder, analyser)
         analysis_stats = dict(analyser.stats)
         analyser.close()  # the token analyses of every answer: hundreds of MB at 100,000 answers
@@ -202,7 +232,7 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
                      clusters=described.clusters, indicators=described.indicators, codes=described.codes,
                      described_info=described.info, decision_report=decision_report, timer=timer,
                      embedding_stats=embedding_stats, redaction=redaction, analysis_stats=analysis_stats,
-                     map_layout=map_layout)
+                     map_layout=map_layout, side_process_seconds=dict(side.seconds) if side is not None else {})
 
 
 def describe_run(config: RunConfig, inputs: RunInputs, state: RunState, embedder, analyser: Analyser | None = None):
@@ -235,6 +265,8 @@ def write_run(outdir: Path, fitted: FittedRun) -> RunResult:
             manifest["assignment"] = fitted.assigner.info_
             manifest["indicators"] = fitted.described_info
             manifest["analysis_cache"] = dict(fitted.analysis_stats)
+            if fitted.side_process_seconds:
+                manifest["side_process_seconds"] = dict(fitted.side_process_seconds)
             if fitted.redaction is not None:
                 manifest["redaction"] = fitted.redaction
             rows = state.rows

@@ -7,7 +7,9 @@ import pandas as pd
 from criteria_nlp.config import DEFAULT_LANGUAGES
 from criteria_nlp.io.corpus import Corpus
 from criteria_nlp.prepare.language import (
+    LANGUAGE_SCRIPT,
     UNSUPPORTED,
+    dominant_foreign_script,
     LanguageIdentifier,
     identify_languages,
 )
@@ -31,6 +33,16 @@ def prepare_answers(corpus: Corpus, languages=DEFAULT_LANGUAGES, show_progress: 
     answers.loc[foreign, "status"] = OTHER_LANGUAGE
     answers["duplicate_of"] = duplicate_groups(answers["text"])
     return answers
+
+
+def likely_answer_texts(answers: pd.DataFrame, languages=DEFAULT_LANGUAGES) -> list[str]:
+    """The texts `prepare_answers` will most likely keep as answers, known without language
+    identification (non-answers and answers in a foreign script left out): what a run can
+    start embedding for while languages are identified."""
+    supported = frozenset(LANGUAGE_SCRIPT.get(code, "LATIN") for code in languages)
+    texts = answers["text"].astype(str)
+    keep = (answer_status(texts) == "answer") & texts.map(lambda t: dominant_foreign_script(t, supported) is None)
+    return texts[keep].tolist()
 
 
 def texts_by_language(rows: pd.DataFrame) -> dict[str, list[str]]:

@@ -1,0 +1,128 @@
+"""The prepare stage (language identification) and the lemma analysis in a second process,
+while the run's own process loads the embedding model and embeds.
+
+Why a process and not a thread: loading the model (importing torch, reading the weights) and
+lingua's detection both hold the GIL, so in two threads they took as long as one after the
+other (9.0 s against 8.9 s on 3,000 answers). The model load uses one core for about 7 s;
+on a 2-core machine the other core sat idle while the language stage waited its turn.
+In a second process, language identification (2-3 s at 3,000 long answers) and then the
+lemma analysis run on that core, and lingua's models never enter the run's own memory.
+
+Results are the same as in-process: the child runs the same functions on the same inputs
+(`prepare_answers`, `Analyser.analyse`), and fills the same content caches."""
+
+from __future__ import annotations
+
+import time
+
+from criteria_nlp.describe.analyser import Analyser
+from criteria_nlp.io.corpus import Corpus
+from criteria_nlp.pipeline.state import RunState
+from criteria_nlp.prepare.answers import prepare_answers, texts_by_language
+
+# Answers from which the prepare stage runs in its own process: below, detection takes well
+# under a second and starting a Python process (about 1 s of CPU) would cost more than it hides.
+SIDE_PROCESS_FROM = 1000
+
+# What the child prepared, kept for the analysis that follows it in the same process.
+_prepared = None
+
+
+def _prepare_in_child(corpus: Corpus, languages, cache_dir, use_cache: bool):
+    global _prepared
+    start = time.perf_counter()
+    _prepared = prepare_answers(corpus, languages, show_progress=False, cache_dir=cache_dir, use_cache=use_cache)
+    return _prepared, time.perf_counter() - start
+
+
+def _lower_priority() -> None:
+    # The lowest CPU priority: the child takes the cores the run's process leaves idle (the
+    # model load is single-threaded; the embedder waits between batches) and little else.
+    import os
+
+    if hasattr(os, "nice"):
+        try:
+            os.nice(19)
+        except OSError:
+            pass
+
+
+def _analyse_in_child(cache_dir, use_cache: bool) -> tuple[dict[str, tuple[list[str], list[tuple[str, ...]]]], float]:
+    """Each language's distinct texts and their content words (`Analyser.packed_words`)."""
+    start = time.perf_counter()
+    analyser = Analyser(cache_dir=cache_dir, use_cache=use_cache)
+    out = {}
+    try:
+        for language, texts in texts_by_language(RunState.from_answers(_prepared).rows).items():
+            unique = list(dict.fromkeys(texts))
+            out[language] = (unique, analyser.packed_words(unique, language))
+    finally:
+        analyser.close()
+    return out, time.perf_counter() - start
+
+
+class SidePrepare:
+    """`prepare_answers` (and, with `analyse`, the answers' lemma analysis) started in a
+    spawned process; `answers()` waits for the prepared answers, `fill(analyser)` hands the
+    analyses to the run's analyser. Where the process cannot start or dies, the same work is
+    done in the run's process: nothing is lost but the overlap."""
+
+    def __init__(self, corpus: Corpus, languages, *, cache_dir=None, use_cache: bool = False, analyse: bool = True):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._inline = (corpus, languages, cache_dir, use_cache)
+        self._broken = False
+        self.seconds: dict[str, float] = {}
+        # spawn, not fork: the run's process may hold threads and (in a notebook) torch.
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_lower_priority)
+        self._prepared = self._pool.submit(_prepare_in_child, corpus, languages, cache_dir, use_cache)
+        self._analysed = self._pool.submit(_analyse_in_child, cache_dir, use_cache) if analyse else None
+
+    @classmethod
+    def start(cls, corpus: Corpus, languages, **options) -> "SidePrepare | None":
+        """A side process for a corpus large enough to gain from it; None otherwise, or where
+        no process can be started (the caller then prepares in its own process)."""
+        if len(corpus.answers) < SIDE_PROCESS_FROM:
+            return None
+        try:
+            return cls(corpus, languages, **options)
+        except (OSError, RuntimeError, ImportError):
+            return None
+
+    def answers(self):
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            answers, seconds = self._prepared.result()
+        except BrokenProcessPool:  # the child died (killed, out of memory): do it here
+            self._broken = True
+            self.close()
+            corpus, languages, cache_dir, use_cache = self._inline
+            return prepare_answers(corpus, languages, cache_dir=cache_dir, use_cache=use_cache)
+        self.seconds["language"] = round(seconds, 3)
+        if self._analysed is None:
+            self.close()
+        return answers
+
+    @property
+    def analyses_started(self) -> bool:
+        return self._analysed is not None and not self._broken
+
+    def fill(self, analyser: Analyser) -> None:
+        """Put the child's analyses in `analyser` (those missing are analysed there later)."""
+        if self._analysed is None:
+            return
+        try:
+            analyses, seconds = self._analysed.result()
+        except Exception:  # noqa: BLE001 - the run's analyser redoes what is missing, and reports its own errors
+            return
+        finally:
+            self.close()
+        self.seconds["analysis"] = round(seconds, 3)
+        for language, (texts, packed) in analyses.items():
+            analyser.add(language, texts, packed)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
