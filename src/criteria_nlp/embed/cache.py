@@ -166,7 +166,8 @@ class CachedEmbedder(Embedder):
             vectors[i] = vector
         misses = [i for i in range(len(unique)) if i not in hits]
         # The package's own texts (codebook, indicator library) come with their vectors.
-        shipped = find_shipped(self.model_id, [self.cache.key(self.model_id, unique[i]) for i in misses])
+        model_id = self.model_id  # once: it reads package metadata (1-2 ms a call, per text here before)
+        shipped = find_shipped(model_id, [self.cache.key(model_id, unique[i]) for i in misses])
         for j, vector in shipped.items():
             vectors[misses[j]] = vector
         misses = [i for j, i in enumerate(misses) if j not in shipped]
