@@ -161,6 +161,25 @@ def test_groups_inside_codes_get_global_ids():
     assert (summary["size"].sum() + (labels == -1).sum()) == len(frame)
 
 
+def test_codes_fitted_on_several_threads_give_the_same_groups(monkeypatch):
+    import criteria_nlp.embed.device as device
+    from threadpoolctl import threadpool_info
+
+    frame, vectors = parallel_corpus(n_topics=6, per_topic=12, languages=("fr", "nl"))
+    codes = np.array(["A", "A", "B", "B", "C", ""])[frame["topic"].str[1:].astype(int).to_numpy()]
+    args = dict(languages=frame["language"].tolist(), texts=frame["text"].tolist(), keys=frame["id"].tolist(), min_group=3)
+    blas_before = [(p["internal_api"], p["num_threads"]) for p in threadpool_info()]
+    monkeypatch.setattr(device, "usable_cpus", lambda: 1)
+    one_thread = discover_within_codes(vectors, codes, **args)
+    monkeypatch.setattr(device, "usable_cpus", lambda: 3)
+    threads = discover_within_codes(vectors, codes, **args)
+    assert (one_thread[0] == threads[0]).all()
+    pd.testing.assert_frame_equal(one_thread[1], threads[1])
+    assert len(threads[1]) > 4
+    # The BLAS limit of the fits is lifted afterwards (set once, not raced by the threads).
+    assert [(p["internal_api"], p["num_threads"]) for p in threadpool_info()] == blas_before
+
+
 def test_top_k_matches_a_stable_full_sort_ties_included():
     from criteria_nlp.discover.graph import _top_k
 

@@ -22,8 +22,8 @@ def test_a_rerun_reads_the_groups_and_a_moved_answer_reclusters_its_codes_only(t
     store = ContentCache(tmp_path, "discovery")
     first = discover_within_codes(X, codes, languages=languages, texts=texts, keys=keys, store=store)
     fits = []
-    original = discoverer.Discoverer.fit
-    monkeypatch.setattr(discoverer.Discoverer, "fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
+    original = discoverer.Discoverer._fit  # what discover_within_codes calls for each code
+    monkeypatch.setattr(discoverer.Discoverer, "_fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
     again = discover_within_codes(X, codes, languages=languages, texts=texts, keys=keys, store=store)
     assert fits == [] and np.array_equal(first[0], again[0]) and first[1].equals(again[1])
     plain = discover_within_codes(X, codes, languages=languages, texts=texts, keys=keys)

@@ -227,9 +227,9 @@ def discover_within_codes(X: np.ndarray, codes: Sequence[str], *, languages: Seq
     codes = np.asarray(["" if c is None else str(c) for c in codes], dtype=object)
     n = len(X)
     keys = np.asarray([str(k) for k in keys]) if keys is not None else np.asarray([f"{i:09d}" for i in range(n)])
-    labels = np.full(n, UNASSIGNED, dtype=int)
-    rows_out, next_id = [], 0
     order = sorted(set(codes), key=lambda c: (c == "", c))
+    found: dict[str, tuple[np.ndarray, str]] = {}  # code -> (local labels, how K was chosen)
+    jobs = []
     for code in order:
         rows = np.flatnonzero(codes == code)
         sub_texts = [texts[i] for i in rows] if texts is not None else None
@@ -237,26 +237,58 @@ def discover_within_codes(X: np.ndarray, codes: Sequence[str], *, languages: Seq
         distinct = len(unique_items(sub_texts, len(rows), keys[rows])[0])
         wanted = n_clusters if (code == "" and n_clusters) else None
         if distinct < 2 * min_group and not wanted:
-            local = np.zeros(len(rows), dtype=int)
-            choice = f"{distinct} distinct answers: one group"
+            found[code] = (np.zeros(len(rows), dtype=int), f"{distinct} distinct answers: one group")
+            continue
+        high = max(2, min(max_groups_per_code, distinct // min_group)) if code else 40
+        key = _groups_key(X[rows], keys[rows], sub_texts, sub_langs, (code, wanted, high, max_unassigned, seed)) if store is not None else None
+        kept = store.get_many([key]).get(key) if store is not None else None
+        if kept is not None:
+            kept = json.loads(kept)
+            found[code] = (np.asarray(kept["labels"], dtype=int), kept["choice"])
         else:
-            high = max(2, min(max_groups_per_code, distinct // min_group)) if code else 40
-            key = _groups_key(X[rows], keys[rows], sub_texts, sub_langs, (code, wanted, high, max_unassigned, seed)) if store is not None else None
-            found = store.get_many([key]).get(key) if store is not None else None
-            if found is not None:
-                kept = json.loads(found)
-                local, choice = np.asarray(kept["labels"], dtype=int), kept["choice"]
-            else:
-                model = Discoverer(n_clusters=wanted, k_range=(2, high), max_unassigned=max_unassigned, seed=seed).fit(
-                    X[rows], languages=sub_langs, keys=keys[rows], texts=sub_texts)
-                local, choice = model.labels_, model.k_choice_
-                if store is not None:
-                    store.put_many([(key, json.dumps({"labels": [int(v) for v in local], "choice": choice}).encode("utf-8"))])
+            model = Discoverer(n_clusters=wanted, k_range=(2, high), max_unassigned=max_unassigned, seed=seed)
+            jobs.append((code, model, rows, sub_langs, sub_texts, key))
+    for code, model, key in _fit_codes(X, keys, jobs):
+        found[code] = (model.labels_, model.k_choice_)
+        if store is not None:
+            store.put_many([(key, json.dumps({"labels": [int(v) for v in model.labels_], "choice": model.k_choice_}).encode("utf-8"))])
+
+    labels = np.full(n, UNASSIGNED, dtype=int)
+    rows_out, next_id = [], 0
+    for code in order:
+        rows = np.flatnonzero(codes == code)
+        local, choice = found[code]
         for group in range(int(local.max()) + 1 if len(local) else 0):
             labels[rows[local == group]] = next_id + group
             rows_out.append({"cluster": next_id + group, "code": code, "k_choice": choice})
         next_id += int(local.max()) + 1 if len(local) and local.max() >= 0 else 0
     return labels, pd.DataFrame(rows_out, columns=["cluster", "code", "k_choice"])
+
+
+def _fit_codes(X: np.ndarray, keys: np.ndarray, jobs: list):
+    """Fit each code's Discoverer; (code, fitted model, cache key) for each job, in job order.
+
+    Codes are independent: on several cores they are fitted in threads, largest first (numpy,
+    scipy and scikit-learn release the GIL in their heavy steps), under one BLAS limit set
+    here. Setting it per fit from several threads would race: each restores what it saw."""
+    from threadpoolctl import threadpool_limits
+
+    from criteria_nlp.embed.device import usable_cpus
+
+    def fit(job):
+        code, model, rows, sub_langs, sub_texts, key = job
+        return code, model._fit(X[rows], sub_langs, keys[rows], sub_texts), key
+
+    workers = min(usable_cpus(), len(jobs))
+    with threadpool_limits(limits=1, user_api="blas"):
+        if workers <= 1:
+            return [fit(job) for job in jobs]
+        from concurrent.futures import ThreadPoolExecutor
+
+        largest_first = sorted(range(len(jobs)), key=lambda j: -len(jobs[j][2]))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="criteria-nlp-discover") as pool:
+            futures = {j: pool.submit(fit, jobs[j]) for j in largest_first}
+            return [futures[j].result() for j in range(len(jobs))]
 
 
 DISCOVERY_FORMAT = 1  # bump when Discoverer's results change: kept groups are then found again

@@ -164,6 +164,16 @@ def prepare_run(config: RunConfig, corpus: Corpus, timer: StageTimer,
     return state, redaction
 
 
+WARM_UP_SAMPLE = 1000  # answers whose cached vectors tell whether the model is needed at all
+
+
+def warm_up_sample(answers: pd.DataFrame) -> pd.DataFrame:
+    """Evenly spread answers: any of them without a cached vector means the model will be
+    needed (checking all 100,000 took seconds of the core the side process works on)."""
+    step = max(1, len(answers) // WARM_UP_SAMPLE)
+    return answers.iloc[::step]
+
+
 def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = None) -> FittedRun:
     """The stages of a run in order, on answers already read: prepare, embed, assign (and the
     analysts' overrides), discover (and their group decisions), describe."""
@@ -189,7 +199,7 @@ def _fit_stages(config: RunConfig, inputs: RunInputs, timer: StageTimer, side: S
                             device=config.device, use_cache=config.use_cache)
     if side is not None:
         with timer.stage("load_model"):  # while the side process identifies languages
-            embedder.warm_up(likely_answer_texts(inputs.corpus.answers, config.languages))
+            embedder.warm_up(likely_answer_texts(warm_up_sample(inputs.corpus.answers), config.languages))
     state, redaction = prepare_run(config, inputs.corpus, timer, side)
     check_n_clusters(config.n_clusters, int(state.coded.sum()))
     prefetch = None

@@ -79,6 +79,9 @@ class SidePrepare:
                                          initializer=_lower_priority)
         self._prepared = self._pool.submit(_prepare_in_child, corpus, languages, cache_dir, use_cache)
         self._analysed = self._pool.submit(_analyse_in_child, cache_dir, use_cache) if analyse else None
+        # The child ends with its last task: its memory (lingua's models, the lemma tables) is
+        # not kept beside the run's later stages.
+        (self._analysed or self._prepared).add_done_callback(lambda _: self.close())
 
     @classmethod
     def start(cls, corpus: Corpus, languages, **options) -> "SidePrepare | None":
@@ -102,8 +105,6 @@ class SidePrepare:
             corpus, languages, cache_dir, use_cache = self._inline
             return prepare_answers(corpus, languages, cache_dir=cache_dir, use_cache=use_cache)
         self.seconds["language"] = round(seconds, 3)
-        if self._analysed is None:
-            self.close()
         return answers
 
     @property
