@@ -104,18 +104,20 @@ def _clean(value) -> object:
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
 
 
-def set_text_cell(cell, value) -> None:
+def set_text_cell(cell, value, cleaned: bool = False) -> None:
     """Write a value so that a spreadsheet never evaluates it: text starting with = + - @
-    is stored as a string cell with Excel's quote prefix (shown as typed, never run)."""
-    value = _clean(value)
+    is stored as a string cell with Excel's quote prefix (shown as typed, never run).
+    `cleaned`: the value already went through `_clean`."""
+    value = value if cleaned else _clean(value)
     cell.value = value
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         cell.data_type = "s"
         cell.quotePrefix = True
 
 
-def _write_table(ws, columns: list[tuple[str, bool, int]], rows: list[list], wrap: bool = True) -> None:
-    """A header row (grey read-only, yellow editable columns) and the rows."""
+def _write_table(ws, columns: list[tuple[str, bool, int]], rows: list[list], wrap: bool = True, cleaned: bool = False) -> None:
+    """A header row (grey read-only, yellow editable columns) and the rows (`cleaned`: their
+    values already went through `_clean`)."""
     from copy import copy
 
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -142,7 +144,7 @@ def _write_table(ws, columns: list[tuple[str, bool, int]], rows: list[list], wra
                 body = copy(cell._style)
             else:
                 cell._style = copy(body)
-            set_text_cell(cell, value)  # after the style: it may add a quote prefix to it
+            set_text_cell(cell, value, cleaned)  # after the style: it may add a quote prefix to it
     ws.freeze_panes = "B2"
     if rows:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
@@ -262,18 +264,19 @@ def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd
         decision = group_cells(state, g.key, loc)
         readonly = [int(g.cluster), g.code, code_label(g.code, g.code_label), group_status_text(decided, loc), int(g.size), g.languages, g.cities,
                     g.name, g.levels, g.keyphrases, g.examples]
-        group_rows.append(readonly + decision + [g.key])
+        readonly, decision = [_clean(v) for v in readonly], [_clean(v) for v in decision]
+        group_rows.append(readonly + decision + [_clean(g.key)])
         # "editable": the yellow cells as written, so that an import records only what the
         # analyst changed in this workbook (an older copy never reverts later decisions).
-        snapshot_groups[g.key] = {"readonly": [_clean(v) for v in readonly], "cluster": int(g.cluster), "code": g.code,
-                                  "members": list(g.members), "name": g.name, "editable": [_clean(v) for v in decision]}
+        snapshot_groups[g.key] = {"readonly": readonly, "cluster": int(g.cluster), "code": g.code,
+                                  "members": list(g.members), "name": g.name, "editable": decision}
     for a in answers.itertuples(index=False):
         cells = answer_cells(state, str(a.id), loc)
         readonly = [a.id, a.text, a.language, a.city, a.group, a.question, a.code_proposed, code_label(a.code_proposed, a.code_label),
                     (round(float(a.confidence), 4) if str(a.confidence) not in ("", "nan") else ""), int(a.cluster), a.review_status]
+        readonly, cells = [_clean(v) for v in readonly], [_clean(v) for v in cells]
         answer_rows.append(readonly + cells)
-        snapshot_answers[str(a.id)] = {"readonly": [_clean(v) for v in readonly], "text_sha1": answer_text_hash(a.text),
-                                       "editable": [_clean(v) for v in cells]}
+        snapshot_answers[str(a.id)] = {"readonly": readonly, "text_sha1": answer_text_hash(a.text), "editable": cells}
     group_columns = [(loc.gettext(name), editable, width) for name, editable, width in GROUP_COLUMNS]
     answer_columns = [(loc.gettext(name), editable, width) for name, editable, width in ANSWER_COLUMNS]
     snapshot = {"groups": snapshot_groups, "answers": snapshot_answers, "codes": codable, "language": loc.language,
@@ -293,7 +296,7 @@ def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd
     readme.column_dimensions["A"].width = 140
 
     ws = wb.create_sheet(sheets[GROUP_SHEET])
-    _write_table(ws, group_columns, group_rows)
+    _write_table(ws, group_columns, group_rows, cleaned=True)
     ws.column_dimensions["Q"].hidden = True  # group key: needed by the import, not by people
     lists = wb.create_sheet(LISTS_SHEET)
     for i, code in enumerate(codable + [loc.no_code()], start=1):
@@ -310,7 +313,7 @@ def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd
                          loc.gettext("a code of the codebook"), loc)
 
     ws = wb.create_sheet(sheets[ANSWER_SHEET])
-    _write_table(ws, answer_columns, answer_rows)
+    _write_table(ws, answer_columns, answer_rows, cleaned=True)
     _add_list_validation(ws, len(ANSWER_COLUMNS) - 1, len(answer_rows), f"'{LISTS_SHEET}'!$A$1:$A${len(codable) + 1}",
                          loc.gettext("a code of the codebook, or '%(none)s'") % {"none": loc.no_code()}, loc)
 
@@ -370,7 +373,7 @@ def save_snapshot(outdir: str | Path, snapshot: dict, keep: int = SNAPSHOTS_KEPT
     if folder.is_symlink():
         raise OutputError(f"{folder}: is a symbolic link; criteria-nlp writes its snapshots only in a real folder: remove the link")
     path = folder / f"{snapshot['workbook_id']}.json"
-    write_json_atomic(path, snapshot)
+    write_json_atomic(path, snapshot, indent=None)  # read by the import only
     prune_snapshots(folder, keep=keep, current=path.name)
     return path
 
