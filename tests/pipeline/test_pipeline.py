@@ -83,3 +83,18 @@ def test_e5_run_uses_cache_on_second_run(small_input, tmp_path, e5_embedder):
     codes = second.answers.set_index("id")["code"]
     # Housing in French and Dutch lands on the same code.
     assert codes["m1"] == codes["b1"] != ""
+
+
+@pytest.mark.model
+def test_a_run_with_the_side_process_writes_what_a_run_without_it_writes(small_input, tmp_path, e5_embedder, monkeypatch):
+    import criteria_nlp.pipeline.side_process as side_process
+
+    monkeypatch.setattr(side_process, "SIDE_PROCESS_FROM", 1)
+    aside = _run(small_input, tmp_path / "aside", embedder="e5", cache_dir=e5_embedder.cache_dir, use_cache=False)
+    assert set(aside.manifest["side_process_seconds"]) == {"language", "analysis"}
+    assert "load_model" in aside.manifest["timings_seconds"]
+    monkeypatch.setattr(side_process, "SIDE_PROCESS_FROM", 10**9)
+    inside = _run(small_input, tmp_path / "inside", embedder="e5", cache_dir=e5_embedder.cache_dir, use_cache=False)
+    assert "side_process_seconds" not in inside.manifest
+    for name in ("answers.csv", "clusters.csv", "codes.csv", "indicators.csv"):
+        assert (tmp_path / "aside" / name).read_bytes() == (tmp_path / "inside" / name).read_bytes(), name

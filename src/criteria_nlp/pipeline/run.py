@@ -55,7 +55,9 @@ from criteria_nlp.review.apply import (
 from criteria_nlp.review.outputs import write_review_outputs
 from criteria_nlp.review.state import DecisionState
 
-PREFETCH_MAX = 30_000  # answers up to which the lemma analysis and the map are computed in the background
+# Answers up to which the map is laid out in a background thread (and the lemma analysis, when
+# no side process does it): beyond, their memory would add to discovery's peak.
+PREFETCH_MAX = 30_000
 # Answers beyond which the embedder's model is freed once every answer is embedded: 0.5-1 GB
 # (the e5 weights, ONNX Runtime's arena) that later stages rarely need, and reload if they do.
 RELEASE_MODEL_ABOVE = 30_000
@@ -164,6 +166,7 @@ def prepare_run(config: RunConfig, corpus: Corpus, timer: StageTimer,
     return state, redaction
 
 
+MODEL_EMBEDDERS = ("e5", "e5-onnx", "e5-onnx-fp32")  # embedders with a model to load (seconds)
 WARM_UP_SAMPLE = 1000  # answers whose cached vectors tell whether the model is needed at all
 
 
@@ -180,9 +183,12 @@ def fit_run(config: RunConfig, inputs: RunInputs, timer: StageTimer | None = Non
     timer = timer or StageTimer(report=config.show_progress)
     # Languages (and the lemma analysis) in a side process while this one loads the model and
     # embeds. Redacted answers are analysed as redacted, after the language stage.
-    analyse_aside = not config.redact
-    side = SidePrepare.start(inputs.corpus, config.languages, cache_dir=config.cache_dir, use_cache=config.use_cache,
-                             analyse=analyse_aside)
+    # Only for a model that takes seconds to load and to embed with: beside tfidf or static the
+    # run would wait for the side process it started.
+    side = None
+    if config.embedder in MODEL_EMBEDDERS:
+        side = SidePrepare.start(inputs.corpus, config.languages, cache_dir=config.cache_dir,
+                                 use_cache=config.use_cache, analyse=not config.redact)
     try:
         return _fit_stages(config, inputs, timer, side)
     finally:
