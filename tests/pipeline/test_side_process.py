@@ -1,6 +1,9 @@
 """The prepare stage and the lemma analysis in a side process give what the run's own process
 would, and a side process that dies costs nothing but the overlap."""
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +35,9 @@ def test_side_process_prepares_and_analyses_as_the_run_would(corpus, tmp_path):
     expected = prepare_answers(corpus, DEFAULT_LANGUAGES)
     pd.testing.assert_frame_equal(answers, expected)
     assert set(side.seconds) == {"language", "analysis"}
+    # The child's cache statistics: every text analysed there, none read from a cache.
+    assert analyser.stats == {"analysed": sum(len(set(t)) for t in texts_by_language(RunState.from_answers(expected).rows).values()),
+                              "cache_hits": 0}
     # The analyses arrived: describe reads them without analysing anything itself.
     by_language = texts_by_language(RunState.from_answers(expected).rows)
     analysed = analyser.stats["analysed"]
@@ -72,3 +78,30 @@ def test_likely_answer_texts_are_what_prepare_keeps(corpus):
     assert likely_answer_texts(corpus.answers, DEFAULT_LANGUAGES) == kept
     answers = pd.DataFrame({"text": ["rien", "-", "我们需要更多的公园和绿地", "Plus de pistes cyclables"]})
     assert likely_answer_texts(answers, DEFAULT_LANGUAGES) == ["Plus de pistes cyclables"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_the_side_process_ends_when_the_run_is_killed():
+    code = ("import time; from criteria_nlp.config import DEFAULT_LANGUAGES; from criteria_nlp.io.corpus import read_answers; "
+            "from criteria_nlp.pipeline.side_process import SidePrepare; "
+            f"side = SidePrepare(read_answers({str(DEMO)!r}), DEFAULT_LANGUAGES); "
+            "print(*side._pool._processes, flush=True); time.sleep(120)")
+    run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(run.stdout.readline())
+        time.sleep(1.0)  # the child has started its work
+    finally:
+        run.kill()
+        run.wait()
+    deadline = time.monotonic() + 15
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; only its parent's wait is missing

@@ -208,11 +208,10 @@ class Analyser:
         self.packed_words(texts, language)
 
     def add(self, language: str, texts: list[str], packed: list[tuple[str, ...]]) -> None:
-        """Keep analyses made elsewhere (the run's side process) as if analysed here."""
+        """Keep analyses made elsewhere (the run's side process; its statistics are its own)."""
         if len(self._cache) + len(texts) > self.max_cached:
             return  # more than this analyser keeps: the texts are analysed again when asked
         self._cache.update(((language, str(t)), words) for t, words in zip(texts, packed))
-        self.stats["analysed"] += len(texts)
 
     def _pack_missing(self, texts: list[str], language: str) -> list[tuple[str, ...]]:
         """Analyses of texts not in memory: from the disk cache where stored, else computed

@@ -35,20 +35,34 @@ def _prepare_in_child(corpus: Corpus, languages, cache_dir, use_cache: bool):
     return _prepared, time.perf_counter() - start
 
 
-def _lower_priority() -> None:
+def _set_up_child(run_pid: int) -> None:
     # The lowest CPU priority: the child takes the cores the run's process leaves idle (the
     # model load is single-threaded; the embedder waits between batches) and little else.
     import os
+    import sys
 
     if hasattr(os, "nice"):
         try:
             os.nice(19)
         except OSError:
             pass
+    if sys.platform.startswith("linux"):
+        # Killed with the run (SIGKILL, out of memory): a child left behind would go on
+        # detecting languages for a minute on a machine the analyst believes idle.
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != run_pid:  # the run died before the line above
+            os._exit(1)
 
 
-def _analyse_in_child(cache_dir, use_cache: bool) -> tuple[dict[str, tuple[list[str], list[tuple[str, ...]]]], float]:
-    """Each language's distinct texts and their content words (`Analyser.packed_words`)."""
+def _analyse_in_child(cache_dir, use_cache: bool) -> tuple[dict[str, tuple[list[str], list[tuple[str, ...]]]], float, dict]:
+    """Each language's distinct texts and their content words (`Analyser.packed_words`), the
+    seconds it took and the analyser's cache statistics."""
     start = time.perf_counter()
     analyser = Analyser(cache_dir=cache_dir, use_cache=use_cache)
     out = {}
@@ -58,7 +72,7 @@ def _analyse_in_child(cache_dir, use_cache: bool) -> tuple[dict[str, tuple[list[
             out[language] = (unique, analyser.packed_words(unique, language))
     finally:
         analyser.close()
-    return out, time.perf_counter() - start
+    return out, time.perf_counter() - start, dict(analyser.stats)
 
 
 class SidePrepare:
@@ -69,6 +83,7 @@ class SidePrepare:
 
     def __init__(self, corpus: Corpus, languages, *, cache_dir=None, use_cache: bool = False, analyse: bool = True):
         import multiprocessing
+        import os
         from concurrent.futures import ProcessPoolExecutor
 
         self._inline = (corpus, languages, cache_dir, use_cache)
@@ -76,7 +91,7 @@ class SidePrepare:
         self.seconds: dict[str, float] = {}
         # spawn, not fork: the run's process may hold threads and (in a notebook) torch.
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_lower_priority)
+                                         initializer=_set_up_child, initargs=(os.getpid(),))
         self._prepared = self._pool.submit(_prepare_in_child, corpus, languages, cache_dir, use_cache)
         self._analysed = self._pool.submit(_analyse_in_child, cache_dir, use_cache) if analyse else None
         # The child ends with its last task: its memory (lingua's models, the lemma tables) is
@@ -116,7 +131,7 @@ class SidePrepare:
         if self._analysed is None:
             return
         try:
-            analyses, seconds = self._analysed.result()
+            analyses, seconds, stats = self._analysed.result()
         except Exception:  # noqa: BLE001 - the run's analyser redoes what is missing, and reports its own errors
             return
         finally:
@@ -124,6 +139,8 @@ class SidePrepare:
         self.seconds["analysis"] = round(seconds, 3)
         for language, (texts, packed) in analyses.items():
             analyser.add(language, texts, packed)
+        for name, count in stats.items():  # analysed there, or read from the cache there
+            analyser.stats[name] = analyser.stats.get(name, 0) + count
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
