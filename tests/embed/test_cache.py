@@ -271,3 +271,20 @@ def test_damaged_cache_file_is_a_clear_error(tmp_path):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     with pytest.raises(OutputError, match="delete that file"):
         EmbeddingCache(tmp_path, "fake@1")
+
+
+def test_warm_up_loads_the_model_only_when_a_text_is_not_stored(tmp_path):
+    class Loading(FakeEmbedder):
+        loads = 0
+
+        def load(self):
+            self.loads += 1
+
+    make_cached(tmp_path).embed(TEXTS[:10])
+    inner = Loading()
+    cached = make_cached(tmp_path, inner)
+    cached.warm_up(TEXTS[:10])  # every vector stored: a re-run loads nothing
+    assert inner.loads == 0
+    cached.warm_up(TEXTS[5:15])
+    assert inner.loads == 1
+    FakeEmbedder().warm_up(TEXTS)  # a backend without a model: nothing to load, no error

@@ -45,6 +45,9 @@ class Embedder(ABC):
     def warm_up(self, texts: Sequence[str]) -> None:
         """Get ready to embed `texts` (load the model, if the backend has one and any of them
         needs it), so the load can overlap other work. Embedding works without it."""
+        load = getattr(self, "load", None)  # the backends with a model: e5, e5-onnx, static
+        if load is not None and len(texts):
+            load()
 
     def fit(self, texts: Sequence[str]) -> "Embedder":
         """Learn from the corpus (only corpus-fitted backends do); returns self."""

@@ -129,10 +129,6 @@ class E5Embedder(Embedder):
             self._precision_checked = device == "cpu" or not self.half
         return self._model
 
-    def warm_up(self, texts) -> None:
-        if len(texts):
-            self.load()
-
     def release(self) -> None:
         import gc
 

@@ -234,10 +234,6 @@ class OnnxE5Embedder(Embedder):
             self._tokenizer, self._session = tokenizer, session
         return self._session
 
-    def warm_up(self, texts) -> None:
-        if len(texts):
-            self.load()
-
     def release(self) -> None:
         import gc
 

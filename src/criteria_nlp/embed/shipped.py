@@ -85,4 +85,3 @@ def write_shipped(path: Path, model_id: str, keys: Sequence[str], vectors: np.nd
         raise ValueError(f"{len(keys)} keys for {len(vectors)} vectors")
     np.savez_compressed(path, model_id=np.array(model_id), keys=np.array(list(keys)), vectors=vectors)
     return len(keys)
-

@@ -9,7 +9,7 @@ In a second process, language identification (2-3 s at 3,000 long answers) and t
 lemma analysis run on that core, and lingua's models never enter the run's own memory.
 
 Results are the same as in-process: the child runs the same functions on the same inputs
-(`prepare_answers`, `Analyser.analyse`), and fills the same content caches."""
+(`prepare_answers`, `Analyser.packed_words`), and fills the same content caches."""
 
 from __future__ import annotations
 
