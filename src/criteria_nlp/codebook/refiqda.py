@@ -8,6 +8,7 @@ Translations and examples do not fit the format and are not exported.
 
 from __future__ import annotations
 
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -33,33 +34,53 @@ def _display_name(code: Code) -> str:
     return label if label == code.code else f"{code.code} {label}"
 
 
-def codes_element(codebook: Codebook, namespace: str) -> ET.Element:
-    """The <Codes> tree (shared by .qdc and .qdpx)."""
-    codes = ET.Element(f"{{{namespace}}}Codes")
+# What XML 1.0 cannot hold (C0 controls but tab and newlines, U+FFFE/U+FFFF): lxml refuses
+# such text where ElementTree wrote a file no REFI-QDA reader opens.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-    def add(parent_element: ET.Element, parent_code: str | None):
+
+def xml_text(value) -> str:
+    """`value` as text an XML document can hold (anything else becomes U+FFFD)."""
+    return NOT_XML.sub("\ufffd", str(value))
+
+
+def codes_element(codebook: Codebook, namespace: str, parent=None):
+    """The <Codes> tree (shared by .qdc and .qdpx), an lxml element (under `parent` if given)."""
+    from lxml import etree
+
+    codes = etree.Element(f"{{{namespace}}}Codes") if parent is None else etree.SubElement(parent, f"{{{namespace}}}Codes")
+
+    def add(parent_element, parent_code: str | None):
         for code in codebook.children(parent_code):
-            element = ET.SubElement(parent_element, f"{{{namespace}}}Code", {
+            element = etree.SubElement(parent_element, f"{{{namespace}}}Code", {
                 "guid": code_guid(code.code),
-                "name": _display_name(code),
+                "name": xml_text(_display_name(code)),
                 "isCodable": "true" if code.codable else "false",
             })
             if code.description:
-                ET.SubElement(element, f"{{{namespace}}}Description").text = code.description
+                etree.SubElement(element, f"{{{namespace}}}Description").text = xml_text(code.description)
             add(element, code.code)
 
     add(codes, None)
     return codes
 
 
+def xml_document(root) -> bytes:
+    """The indented document with its declaration, in UTF-8."""
+    from lxml import etree
+
+    etree.indent(root)
+    return etree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
 def write_qdc(codebook: Codebook, path: str | Path) -> None:
+    from lxml import etree
+
     from criteria_nlp.io.outputs import write_bytes_atomic
 
-    ET.register_namespace("", CODEBOOK_NS)
-    root = ET.Element(f"{{{CODEBOOK_NS}}}CodeBook", {"origin": "criteria-nlp"})
-    root.append(codes_element(codebook, CODEBOOK_NS))
-    ET.indent(root)
-    write_bytes_atomic(Path(path), ET.tostring(root, encoding="utf-8", xml_declaration=True))
+    root = etree.Element(f"{{{CODEBOOK_NS}}}CodeBook", {"origin": "criteria-nlp"}, nsmap={None: CODEBOOK_NS})
+    codes_element(codebook, CODEBOOK_NS, parent=root)
+    write_bytes_atomic(Path(path), xml_document(root))
 
 
 def read_qdc(path: str | Path) -> Codebook:
@@ -142,8 +163,49 @@ def group_guid(key: str) -> str:
     return _guid("group", key)
 
 
-def build_project_xml(answers, codebook: Codebook, groups=None, name: str = "criteria-nlp") -> tuple[bytes, dict[str, bytes]]:
-    """The project.qde document and its sources/ files.
+FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # of every ZIP member: the same run gives the same bytes
+
+
+def _project_head(answers, codebook: Codebook, groups, name: str):
+    """The <Project> element's attributes and its <Users>, <CodeBook> and <Variables>; the
+    users' GUIDs by analyst, the group codes by cluster (GUID, validated by) and the variables'
+    GUIDs."""
+    from lxml import etree
+
+    q = lambda tag: f"{{{PROJECT_NS}}}{tag}"  # noqa: E731
+    SubElement = etree.SubElement
+    machine = user_guid(MACHINE_USER)
+    attributes = {"name": xml_text(name), "origin": "criteria-nlp", "creatingUserGUID": machine}
+    analysts = sorted({str(a) for a in answers.get("analyst", []) if str(a)} | {str(g.validated_by) for g in (groups.itertuples() if groups is not None else []) if str(g.validated_by)})
+    users = etree.Element(q("Users"), nsmap={None: PROJECT_NS})
+    SubElement(users, q("User"), {"guid": machine, "name": MACHINE_USER, "id": "machine"})
+    for analyst in analysts:
+        SubElement(users, q("User"), {"guid": user_guid(analyst), "name": xml_text(analyst), "id": xml_text(analyst)})
+
+    codebook_element = etree.Element(q("CodeBook"), nsmap={None: PROJECT_NS})
+    codes = codes_element(codebook, PROJECT_NS, parent=codebook_element)
+    group_code = {}
+    if groups is not None and len(groups):
+        parent = SubElement(codes, q("Code"), {"guid": _guid("code-parent", GROUPS_PARENT), "name": GROUPS_PARENT, "isCodable": "false"})
+        SubElement(parent, q("Description")).text = "Criteria groups found by criteria-nlp; names are drafts unless validated by an analyst."
+        for g in groups.itertuples(index=False):
+            guid = group_guid(g.key)
+            group_code[int(g.cluster)] = (guid, str(g.validated_by))
+            group = SubElement(parent, q("Code"), {"guid": guid, "name": xml_text(f"G{int(g.cluster)} {g.name}".strip()), "isCodable": "true"})
+            if str(getattr(g, "levels", "") or ""):  # the drafted indicator's five levels and their quotes
+                SubElement(group, q("Description")).text = xml_text(g.levels)
+
+    variables = etree.Element(q("Variables"), nsmap={None: PROJECT_NS})
+    variable_guid = {}
+    for variable in CASE_VARIABLES:
+        variable_guid[variable] = _guid("variable", variable)
+        SubElement(variables, q("Variable"), {"guid": variable_guid[variable], "name": variable, "typeOfVariable": "Text"})
+    return attributes, [users, codebook_element, variables], analysts, group_code, variable_guid
+
+
+def write_project(archive, answers, codebook: Codebook, groups=None, name: str = "criteria-nlp") -> None:
+    """Write project.qde and its sources/ files into the open ZIP `archive`, one answer at a
+    time (the document is never held whole: 170 MB at 100,000 answers).
 
     `answers`: one row per answer with id, text, city, group, question, language,
     code_proposed (the machine's code), code (final), code_source (model / analyst /
@@ -151,92 +213,100 @@ def build_project_xml(answers, codebook: Codebook, groups=None, name: str = "cri
     `groups`: rows with cluster, key, name, validated_by (analyst name or "").
     Every answer is one text source and one case; codings cover the whole answer, the
     machine's proposals by the machine user and analyst decisions by each analyst."""
+    import zipfile
+
+    from lxml import etree
+
     q = lambda tag: f"{{{PROJECT_NS}}}{tag}"  # noqa: E731
-    ET.register_namespace("", PROJECT_NS)
-    machine = user_guid(MACHINE_USER)
-    root = ET.Element(q("Project"), {"name": name, "origin": "criteria-nlp", "creatingUserGUID": machine})
+    SubElement, Element, indent = etree.SubElement, etree.Element, etree.indent
+    namespace = {None: PROJECT_NS}
+    attributes, head, analysts, group_code, variable_guid = _project_head(answers, codebook, groups, name)
+    machine = attributes["creatingUserGUID"]
+    rows = list(answers.itertuples(index=False))
+    ids = [xml_text(row.id) for row in rows]
+    sources = [_guid("source", answer_id) for answer_id in ids]
 
-    analysts = sorted({str(a) for a in answers.get("analyst", []) if str(a)} | {str(g.validated_by) for g in (groups.itertuples() if groups is not None else []) if str(g.validated_by)})
-    users = ET.SubElement(root, q("Users"))
-    ET.SubElement(users, q("User"), {"guid": machine, "name": MACHINE_USER, "id": "machine"})
-    for analyst in analysts:
-        ET.SubElement(users, q("User"), {"guid": user_guid(analyst), "name": analyst, "id": analyst})
+    def place(xf, element, level: int) -> None:  # indented as one whole indented document would be
+        indent(element, level=level)
+        xf.write("\n" + "  " * level)
+        xf.write(element)
 
-    codebook_element = ET.SubElement(root, q("CodeBook"))
-    codes = codes_element(codebook, PROJECT_NS)
-    group_code = {}
-    if groups is not None and len(groups):
-        parent = ET.SubElement(codes, q("Code"), {"guid": _guid("code-parent", GROUPS_PARENT), "name": GROUPS_PARENT, "isCodable": "false"})
-        ET.SubElement(parent, q("Description")).text = "Criteria groups found by criteria-nlp; names are drafts unless validated by an analyst."
-        for g in groups.itertuples(index=False):
-            guid = group_guid(g.key)
-            group_code[int(g.cluster)] = (guid, str(g.validated_by))
-            group = ET.SubElement(parent, q("Code"), {"guid": guid, "name": f"G{int(g.cluster)} {g.name}".strip(), "isCodable": "true"})
-            if str(getattr(g, "levels", "") or ""):  # the drafted indicator's five levels and their quotes
-                ET.SubElement(group, q("Description")).text = str(g.levels)
-    codebook_element.append(codes)
-
-    variables = ET.SubElement(root, q("Variables"))
-    variable_guid = {}
-    for variable in CASE_VARIABLES:
-        variable_guid[variable] = _guid("variable", variable)
-        ET.SubElement(variables, q("Variable"), {"guid": variable_guid[variable], "name": variable, "typeOfVariable": "Text"})
-
-    cases = ET.SubElement(root, q("Cases"))
-    sources = ET.SubElement(root, q("Sources"))
-    files: dict[str, bytes] = {}
-    for row in answers.itertuples(index=False):
-        answer_id, text = str(row.id), str(row.text)
-        source = _guid("source", answer_id)
-        case = ET.SubElement(cases, q("Case"), {"guid": _guid("case", answer_id), "name": answer_id})
-        for variable in CASE_VARIABLES:
-            value = str(getattr(row, variable, "") or "")
-            holder = ET.SubElement(case, q("VariableValue"))
-            ET.SubElement(holder, q("VariableRef"), {"targetGUID": variable_guid[variable]})
-            ET.SubElement(holder, q("TextValue")).text = value
-        ET.SubElement(case, q("SourceRef"), {"targetGUID": source})
-
-        element = ET.SubElement(sources, q("TextSource"), {"guid": source, "name": answer_id, "plainTextPath": f"internal://{source}.txt", "creatingUser": machine})
-        files[f"sources/{source}.txt"] = text.encode("utf-8")
-        codings: list[tuple[str, str]] = []  # (user guid, code guid)
-        proposed, final = str(getattr(row, "code_proposed", "") or ""), str(row.code or "")
-        code_source = str(getattr(row, "code_source", "") or "")
-        if proposed and proposed in codebook:
-            codings.append((machine, code_guid(proposed)))
-        if code_source.startswith("analyst") and final and final in codebook:
-            analyst = str(getattr(row, "analyst", "") or "") or (analysts[0] if analysts else "")
-            codings.append((user_guid(analyst) if analyst else machine, code_guid(final)))
-        cluster = int(row.cluster) if str(row.cluster).lstrip("-").isdigit() else -1
-        if cluster in group_code:
-            guid, validated_by = group_code[cluster]
-            validated = str(getattr(row, "cluster_source", "")) == "validated" and validated_by
-            codings.append((user_guid(validated_by) if validated else machine, guid))
-        for n, (user, code) in enumerate(codings):
-            selection = ET.SubElement(element, q("PlainTextSelection"), {
-                "guid": _guid("selection", f"{answer_id}:{n}:{code}:{user}"), "name": answer_id,
-                "startPosition": "0", "endPosition": str(len(text)), "creatingUser": user,
-            })
-            coding = ET.SubElement(selection, q("Coding"), {"guid": _guid("coding", f"{answer_id}:{n}:{code}:{user}"), "creatingUser": user})
-            ET.SubElement(coding, q("CodeRef"), {"targetGUID": code})
-    for container in (cases, sources):
-        if not len(container):
-            root.remove(container)
-    ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True), files
+    member = zipfile.ZipInfo("project.qde", date_time=FIXED_TIME)
+    member.compress_type = zipfile.ZIP_DEFLATED
+    large = len(rows) > 500_000  # a document that may pass 2 GiB needs ZIP64 sizes, declared before it is written
+    with archive.open(member, "w", force_zip64=large) as target, etree.xmlfile(target, encoding="utf-8", buffered=True) as xf:
+        xf.write_declaration()
+        with xf.element(q("Project"), attributes, nsmap=namespace):
+            for element in head:
+                place(xf, element, 1)
+            if rows:
+                xf.write("\n  ")
+                with xf.element(q("Cases")):
+                    for row, answer_id, source in zip(rows, ids, sources):
+                        case = Element(q("Case"), {"guid": _guid("case", answer_id), "name": answer_id}, nsmap=namespace)
+                        for variable in CASE_VARIABLES:
+                            holder = SubElement(case, q("VariableValue"))
+                            SubElement(holder, q("VariableRef"), {"targetGUID": variable_guid[variable]})
+                            SubElement(holder, q("TextValue")).text = xml_text(getattr(row, variable, "") or "")
+                        SubElement(case, q("SourceRef"), {"targetGUID": source})
+                        place(xf, case, 2)
+                    xf.write("\n  ")
+                xf.write("\n  ")
+                with xf.element(q("Sources")):
+                    for row, answer_id, source in zip(rows, ids, sources):
+                        place(xf, _text_source(row, answer_id, source, machine, codebook, analysts, group_code, namespace), 2)
+                    xf.write("\n  ")
+            xf.write("\n")
+    for row, source in sorted(zip(rows, sources), key=lambda pair: pair[1]):
+        member = zipfile.ZipInfo(f"sources/{source}.txt", date_time=FIXED_TIME)
+        archive.writestr(member, str(row.text).encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
 
 
-def write_qdpx(path: str | Path, answers, codebook: Codebook, groups=None, name: str = "criteria-nlp") -> None:
+def _text_source(row, answer_id: str, source: str, machine: str, codebook: Codebook, analysts: list[str], group_code: dict, namespace: dict):
+    """An answer's <TextSource> and its codings (each over the whole answer)."""
+    from lxml import etree
+
+    q = lambda tag: f"{{{PROJECT_NS}}}{tag}"  # noqa: E731
+    SubElement = etree.SubElement
+    text = str(row.text)
+    element = etree.Element(q("TextSource"), {"guid": source, "name": answer_id, "plainTextPath": f"internal://{source}.txt", "creatingUser": machine},
+                            nsmap=namespace)
+    codings: list[tuple[str, str]] = []  # (user guid, code guid)
+    proposed, final = str(getattr(row, "code_proposed", "") or ""), str(row.code or "")
+    code_source = str(getattr(row, "code_source", "") or "")
+    if proposed and proposed in codebook:
+        codings.append((machine, code_guid(proposed)))
+    if code_source.startswith("analyst") and final and final in codebook:
+        analyst = str(getattr(row, "analyst", "") or "") or (analysts[0] if analysts else "")
+        codings.append((user_guid(analyst) if analyst else machine, code_guid(final)))
+    cluster = int(row.cluster) if str(row.cluster).lstrip("-").isdigit() else -1
+    if cluster in group_code:
+        guid, validated_by = group_code[cluster]
+        validated = str(getattr(row, "cluster_source", "")) == "validated" and validated_by
+        codings.append((user_guid(validated_by) if validated else machine, guid))
+    for n, (user, code) in enumerate(codings):
+        selection = SubElement(element, q("PlainTextSelection"), {
+            "guid": _guid("selection", f"{answer_id}:{n}:{code}:{user}"), "name": answer_id,
+            "startPosition": "0", "endPosition": str(len(text)), "creatingUser": user,
+        })
+        coding = SubElement(selection, q("Coding"), {"guid": _guid("coding", f"{answer_id}:{n}:{code}:{user}"), "creatingUser": user})
+        SubElement(coding, q("CodeRef"), {"targetGUID": code})
+    return element
+
+
+def qdpx_bytes(answers, codebook: Codebook, groups=None, name: str = "criteria-nlp") -> bytes:
     """A REFI-QDA project: a ZIP with project.qde and sources/<guid>.txt (one per answer)."""
     import io
     import zipfile
 
-    from criteria_nlp.io.outputs import write_bytes_atomic
-
-    document, files = build_project_xml(answers, codebook, groups, name)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        # Fixed timestamps: the same run gives the same bytes.
-        archive.writestr(zipfile.ZipInfo("project.qde", date_time=(2000, 1, 1, 0, 0, 0)), document, compress_type=zipfile.ZIP_DEFLATED)
-        for member in sorted(files):
-            archive.writestr(zipfile.ZipInfo(member, date_time=(2000, 1, 1, 0, 0, 0)), files[member], compress_type=zipfile.ZIP_DEFLATED)
-    write_bytes_atomic(Path(path), buffer.getvalue())
+        write_project(archive, answers, codebook, groups, name)
+    return buffer.getvalue()
+
+
+def write_qdpx(path: str | Path, answers, codebook: Codebook, groups=None, name: str = "criteria-nlp") -> None:
+    """Write the REFI-QDA project of `qdpx_bytes` to `path`."""
+    from criteria_nlp.io.outputs import write_bytes_atomic
+
+    write_bytes_atomic(Path(path), qdpx_bytes(answers, codebook, groups, name))

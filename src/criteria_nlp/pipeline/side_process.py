@@ -19,6 +19,7 @@ from criteria_nlp.describe.analyser import Analyser
 from criteria_nlp.io.corpus import Corpus
 from criteria_nlp.pipeline.state import RunState
 from criteria_nlp.prepare.answers import prepare_answers, texts_by_language
+from criteria_nlp.processes import child_process
 
 # Answers from which the prepare stage runs in its own process: below, detection takes well
 # under a second and starting a Python process (about 1 s of CPU) would cost more than it hides.
@@ -33,31 +34,6 @@ def _prepare_in_child(corpus: Corpus, languages, cache_dir, use_cache: bool):
     start = time.perf_counter()
     _prepared = prepare_answers(corpus, languages, show_progress=False, cache_dir=cache_dir, use_cache=use_cache)
     return _prepared, time.perf_counter() - start
-
-
-def _set_up_child(run_pid: int) -> None:
-    # The lowest CPU priority: the child takes the cores the run's process leaves idle (the
-    # model load is single-threaded; the embedder waits between batches) and little else.
-    import os
-    import sys
-
-    if hasattr(os, "nice"):
-        try:
-            os.nice(19)
-        except OSError:
-            pass
-    if sys.platform.startswith("linux"):
-        # Killed with the run (SIGKILL, out of memory): a child left behind would go on
-        # detecting languages for a minute on a machine the analyst believes idle.
-        import ctypes
-        import signal
-
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-        if os.getppid() != run_pid:  # the run died before the line above
-            os._exit(1)
 
 
 def _analyse_in_child(cache_dir, use_cache: bool) -> tuple[dict[str, tuple[list[str], list[tuple[str, ...]]]], float, dict]:
@@ -82,16 +58,12 @@ class SidePrepare:
     done in the run's process: nothing is lost but the overlap."""
 
     def __init__(self, corpus: Corpus, languages, *, cache_dir=None, use_cache: bool = False, analyse: bool = True):
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor
-
         self._inline = (corpus, languages, cache_dir, use_cache)
         self._broken = False
         self.seconds: dict[str, float] = {}
-        # spawn, not fork: the run's process may hold threads and (in a notebook) torch.
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_set_up_child, initargs=(os.getpid(),))
+        # The lowest CPU priority: the child takes the cores the run's process leaves idle (the
+        # model load is single-threaded; the embedder waits between batches) and little else.
+        self._pool = child_process(low_priority=True)
         self._prepared = self._pool.submit(_prepare_in_child, corpus, languages, cache_dir, use_cache)
         self._analysed = self._pool.submit(_analyse_in_child, cache_dir, use_cache) if analyse else None
         # The child ends with its last task: its memory (lingua's models, the lemma tables) is

@@ -4,6 +4,7 @@ with dropdowns for decisions, and the snapshot its import is checked against."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ import pandas as pd
 
 from criteria_nlp.describe.drafting import STATUS_NAMES
 from criteria_nlp.i18n import Localiser, localiser
+from criteria_nlp.io.limits import MAX_CELL_CHARS
 from criteria_nlp.io.outputs import (
     FORMULA_PREFIXES,
     SNAPSHOT_DIR,
@@ -90,7 +92,8 @@ def sheet_names(loc: Localiser) -> dict[str, str]:
 
 
 def _clean(value) -> object:
-    """A cell value openpyxl can store: numbers stay numbers, text loses control characters."""
+    """A cell value a workbook can store: numbers stay numbers, text loses control characters
+    and is cut to what one cell holds (the snapshot records the cell as written)."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -101,70 +104,61 @@ def _clean(value) -> object:
         return float(value)
     if isinstance(value, (int, float)):
         return value
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
+    return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS - 1] + "…"
 
 
-def set_text_cell(cell, value, cleaned: bool = False) -> None:
-    """Write a value so that a spreadsheet never evaluates it: text starting with = + - @
-    is stored as a string cell with Excel's quote prefix (shown as typed, never run).
-    `cleaned`: the value already went through `_clean`."""
+class CellStyle:
+    """An xlsxwriter format and its quote-prefixed twin, for text a spreadsheet would
+    otherwise evaluate."""
+
+    def __init__(self, workbook, **properties):
+        self.plain = workbook.add_format(properties)
+        self.quoted = workbook.add_format({**properties, "quote_prefix": True})
+
+
+def write_cell(ws, row: int, column: int, value, style: CellStyle, cleaned: bool = False) -> None:
+    """Write a value (0-based row and column) so that a spreadsheet never evaluates it: text
+    is always a string cell, and text starting with = + - @ carries Excel's quote prefix
+    (shown as typed, never run). `cleaned`: the value already went through `_clean`."""
     value = value if cleaned else _clean(value)
-    cell.value = value
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        cell.data_type = "s"
-        cell.quotePrefix = True
+    if isinstance(value, bool):
+        ws.write_boolean(row, column, value, style.plain)
+    elif isinstance(value, (int, float)) and np.isfinite(value):
+        ws.write_number(row, column, value, style.plain)
+    else:
+        text = str(value)
+        ws.write_string(row, column, text, style.quoted if text.startswith(FORMULA_PREFIXES) else style.plain)
 
 
-def _write_table(ws, columns: list[tuple[str, bool, int]], rows: list[list], wrap: bool = True, cleaned: bool = False) -> None:
+def _write_table(wb, ws, columns: list[tuple[str, bool, int]], rows: list[list], wrap: bool = True, cleaned: bool = False,
+                 hidden: tuple[int, ...] = ()) -> None:
     """A header row (grey read-only, yellow editable columns) and the rows (`cleaned`: their
-    values already went through `_clean`)."""
-    from copy import copy
-
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    readonly_fill = PatternFill("solid", fgColor="DDDDDD")
-    editable_fill = PatternFill("solid", fgColor="FFF2CC")
-    for j, (header, editable, width) in enumerate(columns, start=1):
-        cell = ws.cell(row=1, column=j)
-        set_text_cell(cell, header)
-        cell.font = Font(bold=True)
-        cell.fill = editable_fill if editable else readonly_fill
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.column_dimensions[get_column_letter(j)].width = width
-    # Body cells share one style record: openpyxl hashes and compares a new style object on
-    # every `cell.alignment = ...`, which dominated the time to write a 10,000-answer workbook;
-    # copying the record is what openpyxl itself does when it applies a named style.
-    body = None
-    for i, values in enumerate(rows, start=2):
-        for j, value in enumerate(values, start=1):
-            cell = ws.cell(row=i, column=j)
-            if body is None:
-                cell.alignment = Alignment(wrap_text=wrap, vertical="top")
-                body = copy(cell._style)
-            else:
-                cell._style = copy(body)
-            set_text_cell(cell, value, cleaned)  # after the style: it may add a quote prefix to it
-    ws.freeze_panes = "B2"
+    values already went through `_clean`; `hidden`: 0-based columns people do not need)."""
+    header = {editable: CellStyle(wb, bold=True, text_wrap=True, valign="top", pattern=1,
+                                  bg_color="#FFF2CC" if editable else "#DDDDDD") for editable in (False, True)}
+    body = CellStyle(wb, text_wrap=wrap, valign="top")
+    for j, (name, editable, width) in enumerate(columns):
+        ws.set_column(j, j, width, None, {"hidden": j in hidden})
+        write_cell(ws, 0, j, name, header[editable])
+    for i, values in enumerate(rows, start=1):
+        for j, value in enumerate(values):
+            write_cell(ws, i, j, value, body, cleaned)
+    ws.freeze_panes(1, 1)
     if rows:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+        ws.autofilter(0, 0, len(rows), len(columns) - 1)
 
 
-def _add_list_validation(ws, column_index: int, n_rows: int, formula: str, prompt: str, loc: Localiser) -> None:
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
+def _add_list_validation(ws, column: int, n_rows: int, source, prompt: str, loc: Localiser) -> None:
+    """A dropdown on the 0-based `column` of the rows under the header: `source` is a list of
+    words or a range."""
     if n_rows <= 0:
         return
-    letter = get_column_letter(column_index)
-    validation = DataValidation(type="list", formula1=formula, allow_blank=True, showDropDown=False)
-    validation.error = prompt
-    validation.errorTitle = loc.gettext("Not in the list")
-    validation.prompt = prompt
-    validation.showErrorMessage = True
-    validation.showInputMessage = True
-    ws.add_data_validation(validation)
-    validation.add(f"{letter}2:{letter}{n_rows + 1}")
+    ws.data_validation(1, column, n_rows, column, {
+        "validate": "list", "source": source, "ignore_blank": True, "dropdown": True,
+        "input_message": prompt[:255], "error_message": prompt[:255], "error_title": loc.gettext("Not in the list")[:32],
+        "show_input": True, "show_error": True,
+    })
 
 
 def group_cells(state: DecisionState, key: str, loc: Localiser | None = None) -> list:
@@ -245,8 +239,10 @@ def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd
     cities, name, levels, keyphrases, examples, members (list of ids).
     `answers`: id, text, language, city, group, question, code_proposed, code_label,
     confidence, cluster, review_status."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    import datetime
+    from io import BytesIO
+
+    import xlsxwriter
 
     from criteria_nlp.io.outputs import write_bytes_atomic
 
@@ -285,44 +281,49 @@ def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd
     workbook_id = hashlib.sha256(json.dumps(snapshot, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
     snapshot["workbook_id"] = workbook_id
 
-    wb = Workbook()
-    readme = wb.active
-    readme.title = sheets[README_SHEET]
-    for i, line in enumerate(_readme_lines(len(group_rows), len(answer_rows), loc), start=1):
-        cell = readme.cell(row=i, column=1)
-        set_text_cell(cell, line)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    readme["A1"].font = Font(bold=True, size=14)
-    readme.column_dimensions["A"].width = 140
+    # xlsxwriter, row by row to a temporary file: 2.5x faster than openpyxl at 100,000 answers
+    # and flat in memory; openpyxl reads the workbook back at import.
+    buffer = BytesIO()
+    wb = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                      "strings_to_urls": False})
+    # Fixed document times (xlsxwriter also fixes those inside the ZIP): the same run gives the same bytes.
+    wb.set_properties({"author": "criteria-nlp", "created": datetime.datetime(2000, 1, 1)})
+    readme = wb.add_worksheet(sheets[README_SHEET])
+    readme.set_column(0, 0, 140)
+    text, title = CellStyle(wb, text_wrap=True, valign="top"), CellStyle(wb, text_wrap=True, valign="top", bold=True, font_size=14)
+    for i, line in enumerate(_readme_lines(len(group_rows), len(answer_rows), loc)):
+        write_cell(readme, i, 0, line, title if i == 0 else text)
 
-    ws = wb.create_sheet(sheets[GROUP_SHEET])
-    _write_table(ws, group_columns, group_rows, cleaned=True)
-    ws.column_dimensions["Q"].hidden = True  # group key: needed by the import, not by people
-    lists = wb.create_sheet(LISTS_SHEET)
-    for i, code in enumerate(codable + [loc.no_code()], start=1):
-        set_text_cell(lists.cell(row=i, column=1), code)
-    for i, g in enumerate(group_rows, start=1):
-        lists.cell(row=i, column=2, value=int(g[0]))
-    lists.sheet_state = "hidden"
-    names = {c[0]: i for i, c in enumerate(GROUP_COLUMNS, start=1)}
+    ws = wb.add_worksheet(sheets[GROUP_SHEET])
+    names = {c[0]: i for i, c in enumerate(GROUP_COLUMNS)}
+    _write_table(wb, ws, group_columns, group_rows, cleaned=True, hidden=(names["group key"],))  # needed by the import, not by people
+    ws.activate()
     words = [loc.decision(d) for d in DECISIONS]
-    _add_list_validation(ws, names["decision"], len(group_rows), '"' + ",".join(words) + '"', ", ".join(words), loc)
-    _add_list_validation(ws, names["merge into"], len(group_rows), f"'{LISTS_SHEET}'!$B$1:$B${max(1, len(group_rows))}",
+    _add_list_validation(ws, names["decision"], len(group_rows), words, ", ".join(words), loc)
+    _add_list_validation(ws, names["merge into"], len(group_rows), f"='{LISTS_SHEET}'!$B$1:$B${max(1, len(group_rows))}",
                          loc.gettext("the number of an existing group"), loc)
-    _add_list_validation(ws, names["move to code"], len(group_rows), f"'{LISTS_SHEET}'!$A$1:$A${len(codable)}",
+    _add_list_validation(ws, names["move to code"], len(group_rows), f"='{LISTS_SHEET}'!$A$1:$A${len(codable)}",
                          loc.gettext("a code of the codebook"), loc)
+    lists = wb.add_worksheet(LISTS_SHEET)
+    plain = CellStyle(wb)
+    for i, (code, group) in enumerate(itertools.zip_longest(codable + [loc.no_code()], [g[0] for g in group_rows])):
+        if code is not None:
+            write_cell(lists, i, 0, code, plain)
+        if group is not None:
+            write_cell(lists, i, 1, group, plain)
+    lists.hide()
 
-    ws = wb.create_sheet(sheets[ANSWER_SHEET])
-    _write_table(ws, answer_columns, answer_rows, cleaned=True)
-    _add_list_validation(ws, len(ANSWER_COLUMNS) - 1, len(answer_rows), f"'{LISTS_SHEET}'!$A$1:$A${len(codable) + 1}",
+    ws = wb.add_worksheet(sheets[ANSWER_SHEET])
+    _write_table(wb, ws, answer_columns, answer_rows, cleaned=True)
+    _add_list_validation(ws, len(ANSWER_COLUMNS) - 2, len(answer_rows), f"='{LISTS_SHEET}'!$A$1:$A${len(codable) + 1}",
                          loc.gettext("a code of the codebook, or '%(none)s'") % {"none": loc.no_code()}, loc)
 
-    ws = wb.create_sheet(sheets[INDICATOR_SHEET])
+    ws = wb.add_worksheet(sheets[INDICATOR_SHEET])
     columns = [(loc.gettext(INDICATOR_HEADERS[c]) if c in INDICATOR_HEADERS else c, False,
                 60 if c.startswith("level_") and not c.endswith("_ids") else 14) for c in indicators.columns]
-    _write_table(ws, columns, _readable_indicators(indicators, loc).astype(object).values.tolist())
+    _write_table(wb, ws, columns, _readable_indicators(indicators, loc).astype(object).values.tolist())
 
-    ws = wb.create_sheet(sheets[CODEBOOK_SHEET])
+    ws = wb.add_worksheet(sheets[CODEBOOK_SHEET])
     # The analyst's language first, then the languages most reviews are done in.
     languages = [lang for lang in dict.fromkeys((language, "en", "fr", "nl", "it", "pt")) if lang in codebook.languages] or codebook.languages[:1]
     used = code_descriptions.set_index("code") if code_descriptions is not None and len(code_descriptions) else pd.DataFrame()
@@ -330,29 +331,21 @@ def build_review_workbook(path: str | Path, *, groups: pd.DataFrame, answers: pd
                + [(loc.gettext("label (%(language)s)") % {"language": lang}, False, 30) for lang in languages]
                + [(loc.gettext("description (English)"), False, 60), (loc.gettext("answers"), False, 9),
                   (loc.gettext("keyphrases"), False, 40), (loc.gettext("examples"), False, 60)])
-    _write_table(ws, columns, [
+    _write_table(wb, ws, columns, [
         [c.code, c.parent or "", loc.gettext("yes") if c.codable else loc.gettext("no")] + [c.labels.get(lang, "") for lang in languages] + [c.description]
         + ([int(used.at[c.code, "size"]), used.at[c.code, "keyphrases"], used.at[c.code, "representatives"]] if c.code in used.index else [0, "", ""])
         for c in codebook
     ])
 
     for name, frame in (extra_sheets or {}).items():
-        ws = wb.create_sheet(sheets.get(str(name), str(name))[:31])
-        _write_table(ws, [(str(c), False, 18) for c in frame.columns], frame.astype(object).values.tolist())
+        ws = wb.add_worksheet(sheets.get(str(name), str(name))[:31])
+        _write_table(wb, ws, [(str(c), False, 18) for c in frame.columns], frame.astype(object).values.tolist())
 
-    about = wb.create_sheet(ABOUT_SHEET)
-    about["A1"], about["B1"] = "workbook_id", workbook_id
-    about.sheet_state = "hidden"
-    wb.active = 1
-    # Fixed document times: the same run gives the same workbook.
-    import datetime as _dt
-
-    wb.properties.created = wb.properties.modified = _dt.datetime(2000, 1, 1)
-    wb.properties.creator = "criteria-nlp"
-    from io import BytesIO
-
-    buffer = BytesIO()
-    wb.save(buffer)
+    about = wb.add_worksheet(ABOUT_SHEET)
+    about.write_string(0, 0, "workbook_id")
+    about.write_string(0, 1, workbook_id)
+    about.hide()
+    wb.close()
     write_bytes_atomic(Path(path), buffer.getvalue())
     return snapshot
 
