@@ -123,3 +123,20 @@ def test_codebook_qdc_round_trips_through_an_independent_reader(tmp_path):
         assert codable == code.codable
     again = read_qdc(path)  # and back into a criteria-nlp codebook
     assert [(c.code, c.parent, c.codable, c.label("en")) for c in again] == [(c.code, c.parent, c.codable, c.label("en")) for c in book]
+
+
+def test_text_xml_cannot_hold_is_replaced_and_line_ends_are_kept(tmp_path):
+    # ElementTree wrote control characters as they were (a document no reader opens) and
+    # carriage returns raw (read back as plain newlines).
+    etree = pytest.importorskip("lxml.etree")
+    answers = ANSWERS.assign(city=["Mul\x07house", "Mulhouse", "Mechelen", "Kavala"])
+    groups = GROUPS.assign(name=["fr: Accès\x0b au logement", "fr: La solitude"], levels=["1. pas de logement\r\n5. un logement", ""])
+    path = tmp_path / "project.qdpx"
+    write_qdpx(path, answers, load_codebook("spiral"), groups)
+    with zipfile.ZipFile(path) as archive:
+        document = etree.fromstring(archive.read("project.qde"))
+    ns = {"q": "urn:QDA-XML:project:1.0"}
+    values = [v.text for v in document.iterfind(".//q:Case/q:VariableValue/q:TextValue", ns)]
+    assert "Mul\ufffdhouse" in values
+    groups_found = {c.get("name"): c.findtext("q:Description", namespaces=ns) for c in document.iterfind(".//q:Code", ns)}
+    assert groups_found["G0 fr: Accès\ufffd au logement"] == "1. pas de logement\r\n5. un logement"

@@ -151,6 +151,22 @@ def test_citizen_text_never_becomes_a_formula(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed; Debian package libreoffice-calc-nogui")
+def test_the_same_workbook_content_gives_the_same_bytes(tmp_path):
+    # openpyxl stamped the save time in docProps/core.xml and in every ZIP member.
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first, _ = tiny_workbook(tmp_path / "a", ["avoir un logement", "=1+1"])
+    again, _ = tiny_workbook(tmp_path / "b", ["avoir un logement", "=1+1"])
+    assert first.read_bytes() == again.read_bytes()
+
+
+def test_an_answer_longer_than_a_cell_is_cut_where_the_snapshot_says(tmp_path):
+    long_text = "une très longue réponse " * 2000  # 48,000 characters; a cell holds 32,767
+    path, snapshot = tiny_workbook(tmp_path, [long_text, "court"])
+    shown = openpyxl.load_workbook(path)[ANSWER_SHEET].cell(2, 2).value
+    assert len(shown) == 32_767 and shown.endswith("…") and long_text.startswith(shown[:-1])
+    assert snapshot["answers"]["x0"]["readonly"][1] == shown  # what the import compares the grey cell with
+
+
 def test_libreoffice_opens_workbook_and_shows_text_not_results(tmp_path):
     path, _ = tiny_workbook(tmp_path, FORMULAS)
     out = tmp_path / "csv"

@@ -121,6 +121,8 @@ class LearnedAssigner:
     self_training_share : share of the answers each code wins that join its examples.
     min_confidence : `predict` abstains ("") below this calibrated probability.
     cv_folds, cv_repeats : the repeated stratified k-fold behind every decision.
+    min_gain_se : a refinement is kept when its mean cross-validated gain exceeds this many
+        (corrected) standard errors of that gain.
     seed : seeds the folds and the solvers.
 
     Learned: classes_, C_, temperature_, model_, use_centring_, use_words_, word_weight_,
@@ -133,7 +135,7 @@ class LearnedAssigner:
                  lexical: bool | str = "auto", self_training: bool | str = "auto", self_training_share: float = 0.5,
                  n_neighbours: int = 10, neighbour_vote: bool | str = "auto", codebook_prior: bool | str = "auto",
                  centre_languages: bool | str = "auto", min_confidence: float = 0.0, cv_folds: int = 5, cv_repeats: int = 2,
-                 seed: int = 0):
+                 min_gain_se: float = 1.0, seed: int = 0):
         self.C = C
         self.C_grid = C_grid
         self.class_weight = class_weight
@@ -147,6 +149,7 @@ class LearnedAssigner:
         self.min_confidence = min_confidence
         self.cv_folds = cv_folds
         self.cv_repeats = cv_repeats
+        self.min_gain_se = min_gain_se
         self.seed = seed
 
     # ----------------------------------------------------------------- pieces
@@ -395,7 +398,7 @@ class LearnedAssigner:
                 gain = trials[other][1] - current
                 self.decisions_[other] = {"kept": False, "gain": round(float(gain.mean()), 4), "se": round(corrected_se(gain, test_share), 4)}
             gain = trials[name][1] - current
-            if not (gain.mean() > 0 and gain.mean() > corrected_se(gain, test_share)):
+            if not (gain.mean() > 0 and gain.mean() > self.min_gain_se * corrected_se(gain, test_share)):
                 break
             self.decisions_[name]["kept"] = True
             state, current = trials[name]
@@ -423,7 +426,7 @@ class LearnedAssigner:
             scores = self._choice(trial, y_index)[0]
             gain = scores - current
             mean, se = float(gain.mean()), corrected_se(gain, test_share)
-            use_self_training = self.self_training is True or (mean > 0 and mean > se)
+            use_self_training = self.self_training is True or (mean > 0 and mean > self.min_gain_se * se)
             self.decisions_["self_training"] = {"kept": bool(use_self_training), "gain": round(mean, 4), "se": round(se, 4)}
             if use_self_training:
                 state, current = trial, scores
