@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from criteria_nlp.cli.app import main
+from criteria_nlp.io.xlsx import decode_escapes
 
 from .bad_files import BAD, GEN
 
@@ -112,7 +113,7 @@ def _edit_workbook(path: Path, target: Path, overrides: dict[str, str] | None = 
     answers = book["Answers"]
     columns = _sheet_columns(answers)
     for row in answers.iter_rows(min_row=2):
-        answer_id = row[columns["id"] - 1].value
+        answer_id = decode_escapes(row[columns["id"] - 1].value)  # as the analyst sees it in Excel
         if overrides and answer_id in overrides:
             row[columns["override code"] - 1].value = overrides[answer_id]
         if notes and answer_id in notes:

@@ -141,15 +141,41 @@ def open_workbook(source: bytes, name: str, *, data_only: bool):
         return openpyxl.load_workbook(io.BytesIO(source), read_only=True, data_only=data_only, keep_links=False)
 
 
+# OOXML writes a character XML cannot hold as _xHHHH_ (a carriage return is _x000D_; a literal
+# "_x" is escaped as _x005F_x). Excel and xlsxwriter write them; openpyxl reads them as written.
+ESCAPED_CHARACTER = re.compile("_x([0-9A-Fa-f]{4})_")
+
+
+def decode_escapes(value):
+    """A cell's text as Excel shows it: its _xHHHH_ escapes decoded (other values unchanged)."""
+    if isinstance(value, str) and "_x" in value:
+        return ESCAPED_CHARACTER.sub(lambda match: chr(int(match.group(1), 16)), value)
+    return value
+
+
+def _decoded_cell(cell):
+    value = decode_escapes(cell.value)
+    if value is cell.value:
+        return cell
+    from openpyxl.cell.read_only import ReadOnlyCell
+
+    return ReadOnlyCell(cell.parent, cell.row, cell.column, value, cell.data_type, cell._style_id)
+
+
 def sheet_rows(worksheet, max_row: int | None = None, cells: bool = False) -> Iterator[tuple[int, tuple]]:
     """(row number, values or cells) for the rows that hold something, whatever dimension
-    the sheet claims; a row's tuple ends at its last cell."""
+    the sheet claims; a row's tuple ends at its last cell. Text is as Excel shows it
+    (`decode_escapes`)."""
     worksheet.reset_dimensions()  # the claimed dimension may be a lie (XFD1048576)
     number = 0
     for number, row in enumerate(worksheet.iter_rows(min_row=1, max_row=max_row, values_only=not cells), start=1):
         if not row:
             continue
-        values = [c.value for c in row] if cells else row
+        if cells:
+            row = tuple(_decoded_cell(c) if isinstance(getattr(c, "value", None), str) else c for c in row)
+            values = [c.value for c in row]
+        else:
+            row = values = tuple(decode_escapes(v) for v in row)
         if any(v is not None and v != "" for v in values):
             yield number, row
 
