@@ -218,6 +218,19 @@ def test_refinements_that_do_not_help_leave_the_plain_logistic_regression():
     assert summary["refinements"]["word_features"]["kept"] is False and summary["cross_validation"]["repeats"] == 2
 
 
+def test_min_gain_se_is_the_bar_a_refinement_must_clear():
+    # The words carry the codes: kept at the default bar, never kept behind an infinite one.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 16))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    words = ["traffic light red", "street lamp dark"]
+    texts = [f"{words[i % 2]} number{i}" for i in range(40)]
+    y = np.array([("lights", "lamps")[i % 2] for i in range(40)], dtype=object)
+    assert LearnedAssigner().fit(X, y, texts=texts).decisions_["word_features"]["kept"]
+    strict = LearnedAssigner(min_gain_se=float("inf")).fit(X, y, texts=texts)
+    assert not any(d["kept"] for d in strict.decisions_.values()) and not strict.use_words_
+
+
 def test_the_one_standard_error_rule():
     from criteria_nlp.assign.learned import corrected_se, macro_f1
 
