@@ -20,12 +20,19 @@ def unit_rows(matrix: np.ndarray, copy: bool = True) -> np.ndarray:
     return matrix
 
 
-def centre_by_language(vectors: np.ndarray, languages: Sequence[str] | None, min_count: int = 5) -> np.ndarray:
+def centre_by_language(vectors: np.ndarray, languages: Sequence[str] | None, min_count: int = 5,
+                       rows: np.ndarray | None = None) -> np.ndarray:
     """Subtract each language's mean over the rows given (languages with fewer than
-    `min_count` rows use the global mean), then scale rows to length 1."""
+    `min_count` rows use the global mean), then scale rows to length 1. `rows`: return only
+    these rows (the means are still those of all rows)."""
+    if rows is not None:
+        vectors_out = np.asarray(vectors)[rows]
+        languages_out = None if languages is None else np.asarray(languages, dtype=object)[rows]
+    else:
+        vectors_out, languages_out = vectors, languages
     if languages is None or len(vectors) == 0:
-        return np.asarray(vectors, dtype=np.float64)
-    return LanguageCentring(min_count).fit(vectors, languages).transform(vectors, languages)
+        return np.asarray(vectors_out, dtype=np.float64)
+    return LanguageCentring(min_count).fit(vectors, languages).transform(vectors_out, languages_out)
 
 
 def item_sums(X: np.ndarray, item_of_row: np.ndarray, n_items: int) -> np.ndarray:

@@ -46,16 +46,18 @@ def project_2d(vectors: np.ndarray, languages: Sequence[str] | None = None, *, m
         return np.zeros((0, 2)), "no answers"
     if n < 3:
         return _unit_scale(np.column_stack([np.arange(n, dtype=float), np.zeros(n)])), "fewer than 3 answers: a line"
-    # One float64 copy of the vectors (the centred one) and one for the keys: at 100,000 answers
-    # each is 300 MB, and the map is laid out at the run's peak memory.
-    centred = np.nan_to_num(centre_by_language(vectors, languages), copy=False)
-    # Distinct points only (at a resolution far below any meaningful distance).
-    scale = float(np.abs(centred).max()) or 1.0
-    keys = centred / scale
+    # Distinct points only (at a resolution far below any meaningful distance). At 100,000
+    # answers each float64 copy of the vectors is 300 MB and the map is laid out at the run's
+    # peak memory: the keys are made in place of the centred vectors, and the centred vectors
+    # made again for the distinct rows once np.unique (which sorts a copy) is done.
+    keys = np.nan_to_num(centre_by_language(vectors, languages), copy=False)
+    scale = float(np.abs(keys).max()) or 1.0
+    keys /= scale
     np.round(keys, 6, out=keys)
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    del keys
     inverse = np.asarray(inverse).reshape(-1)
-    distinct = centred[first]
+    distinct = np.nan_to_num(centre_by_language(vectors, languages, rows=first), copy=False)
     m = len(distinct)
     if m == 1:
         return np.full((n, 2), 0.5), f"all {n} answers have the same embedding: one point"
