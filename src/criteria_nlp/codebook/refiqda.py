@@ -163,6 +163,11 @@ def group_guid(key: str) -> str:
     return _guid("group", key)
 
 
+def _q(tag: str) -> str:
+    """A REFI-QDA project element's qualified name."""
+    return f"{{{PROJECT_NS}}}{tag}"
+
+
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # of every ZIP member: the same run gives the same bytes
 
 
@@ -172,34 +177,33 @@ def _project_head(answers, codebook: Codebook, groups, name: str):
     GUIDs."""
     from lxml import etree
 
-    q = lambda tag: f"{{{PROJECT_NS}}}{tag}"  # noqa: E731
     SubElement = etree.SubElement
     machine = user_guid(MACHINE_USER)
     attributes = {"name": xml_text(name), "origin": "criteria-nlp", "creatingUserGUID": machine}
     analysts = sorted({str(a) for a in answers.get("analyst", []) if str(a)} | {str(g.validated_by) for g in (groups.itertuples() if groups is not None else []) if str(g.validated_by)})
-    users = etree.Element(q("Users"), nsmap={None: PROJECT_NS})
-    SubElement(users, q("User"), {"guid": machine, "name": MACHINE_USER, "id": "machine"})
+    users = etree.Element(_q("Users"), nsmap={None: PROJECT_NS})
+    SubElement(users, _q("User"), {"guid": machine, "name": MACHINE_USER, "id": "machine"})
     for analyst in analysts:
-        SubElement(users, q("User"), {"guid": user_guid(analyst), "name": xml_text(analyst), "id": xml_text(analyst)})
+        SubElement(users, _q("User"), {"guid": user_guid(analyst), "name": xml_text(analyst), "id": xml_text(analyst)})
 
-    codebook_element = etree.Element(q("CodeBook"), nsmap={None: PROJECT_NS})
+    codebook_element = etree.Element(_q("CodeBook"), nsmap={None: PROJECT_NS})
     codes = codes_element(codebook, PROJECT_NS, parent=codebook_element)
     group_code = {}
     if groups is not None and len(groups):
-        parent = SubElement(codes, q("Code"), {"guid": _guid("code-parent", GROUPS_PARENT), "name": GROUPS_PARENT, "isCodable": "false"})
-        SubElement(parent, q("Description")).text = "Criteria groups found by criteria-nlp; names are drafts unless validated by an analyst."
+        parent = SubElement(codes, _q("Code"), {"guid": _guid("code-parent", GROUPS_PARENT), "name": GROUPS_PARENT, "isCodable": "false"})
+        SubElement(parent, _q("Description")).text = "Criteria groups found by criteria-nlp; names are drafts unless validated by an analyst."
         for g in groups.itertuples(index=False):
             guid = group_guid(g.key)
             group_code[int(g.cluster)] = (guid, str(g.validated_by))
-            group = SubElement(parent, q("Code"), {"guid": guid, "name": xml_text(f"G{int(g.cluster)} {g.name}".strip()), "isCodable": "true"})
+            group = SubElement(parent, _q("Code"), {"guid": guid, "name": xml_text(f"G{int(g.cluster)} {g.name}".strip()), "isCodable": "true"})
             if str(getattr(g, "levels", "") or ""):  # the drafted indicator's five levels and their quotes
-                SubElement(group, q("Description")).text = xml_text(g.levels)
+                SubElement(group, _q("Description")).text = xml_text(g.levels)
 
-    variables = etree.Element(q("Variables"), nsmap={None: PROJECT_NS})
+    variables = etree.Element(_q("Variables"), nsmap={None: PROJECT_NS})
     variable_guid = {}
     for variable in CASE_VARIABLES:
         variable_guid[variable] = _guid("variable", variable)
-        SubElement(variables, q("Variable"), {"guid": variable_guid[variable], "name": variable, "typeOfVariable": "Text"})
+        SubElement(variables, _q("Variable"), {"guid": variable_guid[variable], "name": variable, "typeOfVariable": "Text"})
     return attributes, [users, codebook_element, variables], analysts, group_code, variable_guid
 
 
@@ -217,7 +221,6 @@ def write_project(archive, answers, codebook: Codebook, groups=None, name: str =
 
     from lxml import etree
 
-    q = lambda tag: f"{{{PROJECT_NS}}}{tag}"  # noqa: E731
     SubElement, Element, indent = etree.SubElement, etree.Element, etree.indent
     namespace = {None: PROJECT_NS}
     attributes, head, analysts, group_code, variable_guid = _project_head(answers, codebook, groups, name)
@@ -236,23 +239,23 @@ def write_project(archive, answers, codebook: Codebook, groups=None, name: str =
     large = len(rows) > 500_000  # a document that may pass 2 GiB needs ZIP64 sizes, declared before it is written
     with archive.open(member, "w", force_zip64=large) as target, etree.xmlfile(target, encoding="utf-8", buffered=True) as xf:
         xf.write_declaration()
-        with xf.element(q("Project"), attributes, nsmap=namespace):
+        with xf.element(_q("Project"), attributes, nsmap=namespace):
             for element in head:
                 place(xf, element, 1)
             if rows:
                 xf.write("\n  ")
-                with xf.element(q("Cases")):
+                with xf.element(_q("Cases")):
                     for row, answer_id, source in zip(rows, ids, sources):
-                        case = Element(q("Case"), {"guid": _guid("case", answer_id), "name": answer_id}, nsmap=namespace)
+                        case = Element(_q("Case"), {"guid": _guid("case", answer_id), "name": answer_id}, nsmap=namespace)
                         for variable in CASE_VARIABLES:
-                            holder = SubElement(case, q("VariableValue"))
-                            SubElement(holder, q("VariableRef"), {"targetGUID": variable_guid[variable]})
-                            SubElement(holder, q("TextValue")).text = xml_text(getattr(row, variable, "") or "")
-                        SubElement(case, q("SourceRef"), {"targetGUID": source})
+                            holder = SubElement(case, _q("VariableValue"))
+                            SubElement(holder, _q("VariableRef"), {"targetGUID": variable_guid[variable]})
+                            SubElement(holder, _q("TextValue")).text = xml_text(getattr(row, variable, "") or "")
+                        SubElement(case, _q("SourceRef"), {"targetGUID": source})
                         place(xf, case, 2)
                     xf.write("\n  ")
                 xf.write("\n  ")
-                with xf.element(q("Sources")):
+                with xf.element(_q("Sources")):
                     for row, answer_id, source in zip(rows, ids, sources):
                         place(xf, _text_source(row, answer_id, source, machine, codebook, analysts, group_code, namespace), 2)
                     xf.write("\n  ")
@@ -266,10 +269,9 @@ def _text_source(row, answer_id: str, source: str, machine: str, codebook: Codeb
     """An answer's <TextSource> and its codings (each over the whole answer)."""
     from lxml import etree
 
-    q = lambda tag: f"{{{PROJECT_NS}}}{tag}"  # noqa: E731
     SubElement = etree.SubElement
     text = str(row.text)
-    element = etree.Element(q("TextSource"), {"guid": source, "name": answer_id, "plainTextPath": f"internal://{source}.txt", "creatingUser": machine},
+    element = etree.Element(_q("TextSource"), {"guid": source, "name": answer_id, "plainTextPath": f"internal://{source}.txt", "creatingUser": machine},
                             nsmap=namespace)
     codings: list[tuple[str, str]] = []  # (user guid, code guid)
     proposed, final = str(getattr(row, "code_proposed", "") or ""), str(row.code or "")
@@ -285,12 +287,12 @@ def _text_source(row, answer_id: str, source: str, machine: str, codebook: Codeb
         validated = str(getattr(row, "cluster_source", "")) == "validated" and validated_by
         codings.append((user_guid(validated_by) if validated else machine, guid))
     for n, (user, code) in enumerate(codings):
-        selection = SubElement(element, q("PlainTextSelection"), {
+        selection = SubElement(element, _q("PlainTextSelection"), {
             "guid": _guid("selection", f"{answer_id}:{n}:{code}:{user}"), "name": answer_id,
             "startPosition": "0", "endPosition": str(len(text)), "creatingUser": user,
         })
-        coding = SubElement(selection, q("Coding"), {"guid": _guid("coding", f"{answer_id}:{n}:{code}:{user}"), "creatingUser": user})
-        SubElement(coding, q("CodeRef"), {"targetGUID": code})
+        coding = SubElement(selection, _q("Coding"), {"guid": _guid("coding", f"{answer_id}:{n}:{code}:{user}"), "creatingUser": user})
+        SubElement(coding, _q("CodeRef"), {"targetGUID": code})
     return element
 
 
