@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from criteria_nlp.assign.base import softmax
-from criteria_nlp.vectors import unit_rows
+from criteria_nlp.vectors import NEAR_DUPLICATE_COSINE, near_duplicate_groups, unit_rows
 
 # The same grid as the plain baseline of the benchmark (logistic regression, C tuned by CV).
 DEFAULT_C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
@@ -123,6 +123,9 @@ class LearnedAssigner:
     cv_folds, cv_repeats : the repeated stratified k-fold behind every decision.
     min_gain_se : a refinement is kept when its mean cross-validated gain exceeds this many
         (corrected) standard errors of that gain.
+    near_duplicates : cosine (language means removed) from which coded answers count as
+        near-duplicates and share a cross-validation fold (`vectors.near_duplicate_groups`);
+        None = every answer on its own.
     seed : seeds the folds and the solvers.
 
     Learned: classes_, C_, temperature_, model_, use_centring_, use_words_, word_weight_,
@@ -135,7 +138,7 @@ class LearnedAssigner:
                  lexical: bool | str = "auto", self_training: bool | str = "auto", self_training_share: float = 0.5,
                  n_neighbours: int = 10, neighbour_vote: bool | str = "auto", codebook_prior: bool | str = "auto",
                  centre_languages: bool | str = "auto", min_confidence: float = 0.0, cv_folds: int = 5, cv_repeats: int = 2,
-                 min_gain_se: float = 1.0, seed: int = 0):
+                 min_gain_se: float = 1.0, near_duplicates: float | None = NEAR_DUPLICATE_COSINE, seed: int = 0):
         self.C = C
         self.C_grid = C_grid
         self.class_weight = class_weight
@@ -150,6 +153,7 @@ class LearnedAssigner:
         self.cv_folds = cv_folds
         self.cv_repeats = cv_repeats
         self.min_gain_se = min_gain_se
+        self.near_duplicates = near_duplicates
         self.seed = seed
 
     # ----------------------------------------------------------------- pieces
@@ -165,23 +169,31 @@ class LearnedAssigner:
         out[:, model.classes_] = model.predict_proba(F)
         return out
 
-    def _splits(self, y_index: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """`cv_repeats` stratified k-fold splits; repeat r is shuffled with seed + r, so the
-        first is exactly a plain `StratifiedKFold(shuffle=True, random_state=seed)`."""
+    def _splits(self, y_index: np.ndarray, groups: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """`cv_repeats` stratified k-fold splits; repeat r is shuffled with seed + r. Without
+        near-duplicates the first is exactly a plain `StratifiedKFold(shuffle=True,
+        random_state=seed)`; with them, each group of near-duplicates stays in one fold
+        (`StratifiedGroupKFold`)."""
         import warnings
 
-        from sklearn.model_selection import StratifiedKFold
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
         counts = np.bincount(y_index)
         smallest = counts[counts > 1].min() if (counts > 1).any() else 2
-        self._n_folds = int(max(2, min(self.cv_folds, smallest, len(y_index) // 2)))
+        grouped = groups is not None and len(np.unique(groups)) < len(y_index)
+        n_units = len(np.unique(groups)) if grouped else len(y_index)
+        self._n_folds = int(max(2, min(self.cv_folds, smallest, n_units // 2)))
         self._n_repeats = int(max(1, self.cv_repeats))
         splits = []
         with warnings.catch_warnings():  # codes with a single example cannot be in every fold; fine
             warnings.filterwarnings("ignore", message="The least populated class")
             for r in range(self._n_repeats):
-                folds = StratifiedKFold(n_splits=self._n_folds, shuffle=True, random_state=self.seed + r)
-                splits += list(folds.split(np.zeros(len(y_index)), y_index))
+                if grouped:
+                    folds = StratifiedGroupKFold(n_splits=self._n_folds, shuffle=True, random_state=self.seed + r)
+                    splits += list(folds.split(np.zeros(len(y_index)), y_index, groups))
+                else:
+                    folds = StratifiedKFold(n_splits=self._n_folds, shuffle=True, random_state=self.seed + r)
+                    splits += list(folds.split(np.zeros(len(y_index)), y_index))
         return splits
 
     def _out_of_fold(self, fit_predict, n: int) -> np.ndarray:
@@ -321,7 +333,11 @@ class LearnedAssigner:
         has_unlabeled = unlabeled_X is not None and len(unlabeled_X) > 0
         if self.self_training is True and not has_unlabeled:
             raise ValueError("self_training=True needs the answers to code (unlabeled_X)")
-        self._splits_ = self._splits(y_index)
+        groups = None
+        if self.near_duplicates is not None:
+            reference = (np.asarray(unlabeled_X, dtype=np.float64), unlabeled_languages) if has_unlabeled else None
+            groups = near_duplicate_groups(X, languages, self.near_duplicates, reference=reference)
+        self._splits_ = self._splits(y_index, groups)
         test_share = 1.0 / self._n_folds
 
         # Representations: the vectors as given, and (maybe) with language means removed.
@@ -456,6 +472,7 @@ class LearnedAssigner:
         combined = self._base_logits_[state["base"]] + sum(weight_of[name] * self._parts_[state["base"]][name] for name in state["parts"])
         _, self.temperature_ = calibrated_log_proba(combined, y_index)
         self.cv_ = {"folds": self._n_folds, "repeats": self._n_repeats, "coded_answers": n,
+                    "near_duplicate_groups": int(len(np.unique(groups))) if groups is not None else n,
                     "plain_macro_f1": round(float(plain_scores.mean()), 4), "chosen_macro_f1": round(float(current.mean()), 4)}
 
         # The final models, on every coded answer.
