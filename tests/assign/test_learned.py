@@ -231,6 +231,20 @@ def test_min_gain_se_is_the_bar_a_refinement_must_clear():
     assert not any(d["kept"] for d in strict.decisions_.values()) and not strict.use_words_
 
 
+def test_near_duplicates_share_a_fold_so_cross_validation_does_not_score_memory():
+    """Codes that mean nothing, each coded answer repeated five times: folds that split the
+    repeats reward memorising them; folds that keep them together show chance."""
+    rng = np.random.RandomState(3)
+    distinct = rng.normal(size=(30, 24))
+    X = np.repeat(distinct, 5, axis=0) + 0.01 * rng.normal(size=(150, 24))
+    y = np.repeat(rng.choice(["a", "b", "c"], size=30), 5).astype(object)
+    honest = LearnedAssigner(lexical=False, self_training=False).fit(X, y)
+    leaky = LearnedAssigner(lexical=False, self_training=False, near_duplicates=None).fit(X, y)
+    assert honest.cv_["near_duplicate_groups"] == 30 and leaky.cv_["near_duplicate_groups"] == 150
+    assert leaky.cv_["plain_macro_f1"] > 0.9
+    assert honest.cv_["plain_macro_f1"] < 0.6
+
+
 def test_the_one_standard_error_rule():
     from criteria_nlp.assign.learned import corrected_se, macro_f1
 

@@ -127,7 +127,7 @@ def test_analysis_prefetched_in_the_background_is_ready_for_describe(monkeypatch
     def broken(self, texts, language):
         raise RuntimeError("no lemmatiser")
 
-    monkeypatch.setattr(Analyser, "keep", broken)
+    monkeypatch.setattr(Analyser, "packed_words", broken)
     failed = Analyser().prefetch(texts)
     failed.wait()  # never raises in the background: describe analyses again and reports
     assert isinstance(failed.error, RuntimeError)

@@ -195,22 +195,3 @@ def test_compare_command_user_errors(tmp_path, capsys, args, message):
 def test_compare_command_without_a_run(tmp_path, capsys):
     assert main(["compare", str(tmp_path)]) == 2
     assert "no answers.csv" in capsys.readouterr().err
-
-
-def test_format_compare_sheet_highlights_distinctive_rows():
-    from openpyxl import Workbook
-    from openpyxl.utils.dataframe import dataframe_to_rows
-
-    from criteria_nlp.review.workbook import format_compare_sheet
-
-    table = compare_all(_answers(), by=["city"], levels=["code"])
-    sheet = Workbook().active
-    for row in dataframe_to_rows(table, index=False, header=True):
-        sheet.append(row)
-    format_compare_sheet(sheet)
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
-    column = list(table.columns).index("distinctive")
-    over = next(i for i, v in enumerate(table["distinctive"], start=2) if v == "over")
-    plain = next(i for i, v in enumerate(table["distinctive"], start=2) if v == "")
-    assert sheet.cell(over, column + 1).fill.fgColor.rgb.endswith("F4A6A6")
-    assert sheet.cell(plain, 1).fill.fill_type is None

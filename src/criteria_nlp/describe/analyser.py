@@ -203,10 +203,6 @@ class Analyser:
             cache.update(((language, t), words) for t, words in zip(missing, self._pack_missing(missing, language)))
         return [cache[(language, t)] for t in texts]
 
-    def keep(self, texts: list[str], language: str) -> None:
-        """Analyse and keep the texts now (for a later `content_words`)."""
-        self.packed_words(texts, language)
-
     def add(self, language: str, texts: list[str], packed: list[tuple[str, ...]]) -> None:
         """Keep analyses made elsewhere (the run's side process; its statistics are its own)."""
         if len(self._cache) + len(texts) > self.max_cached:
@@ -288,7 +284,7 @@ class AnalysisPrefetch:
     def _run(self, texts_by_language: dict[str, list[str]]) -> None:
         try:
             for language in sorted(texts_by_language):
-                self.analyser.keep(texts_by_language[language], language)
+                self.analyser.packed_words(texts_by_language[language], language)  # analysed now, kept for later
         except Exception as exc:  # noqa: BLE001 - see the class docstring
             self.error = exc
 

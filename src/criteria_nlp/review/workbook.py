@@ -390,29 +390,3 @@ def prune_snapshots(folder: Path, keep: int = SNAPSHOTS_KEPT, current: str = "")
         except OSError:
             pass
     return removed
-
-
-def format_compare_sheet(worksheet) -> None:
-    """openpyxl formatting for the review workbook's comparison sheet: frozen header,
-    filters, readable widths, distinctive cells highlighted."""
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    worksheet.freeze_panes = "A2"
-    if worksheet.max_row and worksheet.max_column:
-        worksheet.auto_filter.ref = worksheet.dimensions
-    header = [cell.value for cell in worksheet[1]]
-    widths = {"label": 40, "value": 22, "item": 12, "by": 10, "level": 9, "distinctive": 11}
-    for index, name in enumerate(header, start=1):
-        worksheet.column_dimensions[get_column_letter(index)].width = widths.get(str(name), 11)
-    for cell in worksheet[1]:
-        cell.font = Font(bold=True)
-    if "distinctive" not in header:
-        return
-    column = header.index("distinctive") + 1
-    fills = {"over": PatternFill("solid", fgColor="F4A6A6"), "under": PatternFill("solid", fgColor="A6C8F4")}
-    for row in worksheet.iter_rows(min_row=2):
-        fill = fills.get(row[column - 1].value)
-        if fill:
-            for cell in row:
-                cell.fill = fill
