@@ -51,6 +51,22 @@ def _set_up_child(run_pid: int, low_priority: bool) -> None:
             os._exit(1)
 
 
+# What starting a child can raise where processes are not available or not allowed: the
+# caller then does the work in its own process.
+CHILD_START_ERRORS = (OSError, RuntimeError, ImportError)
+
+
+def result_or_here(future, here):
+    """The child's result; where the child died (killed, out of memory), `here()`: the same
+    work done in this process, so that nothing is lost but the overlap."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return here()
+
+
 def child_process(low_priority: bool = False) -> ProcessPoolExecutor:
     """A pool of one spawned process tied to this one (`low_priority`: at nice 19, so that it
     takes only what this process leaves). Raises OSError or RuntimeError where no process can

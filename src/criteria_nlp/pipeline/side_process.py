@@ -19,7 +19,7 @@ from criteria_nlp.describe.analyser import Analyser
 from criteria_nlp.io.corpus import Corpus
 from criteria_nlp.pipeline.state import RunState
 from criteria_nlp.prepare.answers import prepare_answers, texts_by_language
-from criteria_nlp.processes import child_process
+from criteria_nlp.processes import CHILD_START_ERRORS, child_process, result_or_here
 
 # Answers from which the prepare stage runs in its own process: below, detection takes well
 # under a second and starting a Python process (about 1 s of CPU) would cost more than it hides.
@@ -78,20 +78,19 @@ class SidePrepare:
             return None
         try:
             return cls(corpus, languages, **options)
-        except (OSError, RuntimeError, ImportError):
+        except CHILD_START_ERRORS:
             return None
 
-    def answers(self):
-        from concurrent.futures.process import BrokenProcessPool
+    def _prepare_here(self):
+        self._broken = True
+        self.close()
+        corpus, languages, cache_dir, use_cache = self._inline
+        return prepare_answers(corpus, languages, cache_dir=cache_dir, use_cache=use_cache), None
 
-        try:
-            answers, seconds = self._prepared.result()
-        except BrokenProcessPool:  # the child died (killed, out of memory): do it here
-            self._broken = True
-            self.close()
-            corpus, languages, cache_dir, use_cache = self._inline
-            return prepare_answers(corpus, languages, cache_dir=cache_dir, use_cache=use_cache)
-        self.seconds["language"] = round(seconds, 3)
+    def answers(self):
+        answers, seconds = result_or_here(self._prepared, self._prepare_here)
+        if seconds is not None:  # prepared in the child: its time is reported as the side's
+            self.seconds["language"] = round(seconds, 3)
         return answers
 
     @property

@@ -10,7 +10,7 @@ import pandas as pd
 from criteria_nlp.codebook.refiqda import qdpx_bytes, write_qdc
 from criteria_nlp.i18n import localiser
 from criteria_nlp.io.outputs import write_bytes_atomic, write_csv_atomic
-from criteria_nlp.processes import child_process
+from criteria_nlp.processes import CHILD_START_ERRORS, child_process, result_or_here
 from criteria_nlp.review.apply import review_tables, write_decisions_report
 from criteria_nlp.review.workbook import build_review_workbook, save_snapshot
 
@@ -63,16 +63,12 @@ class ProjectInBackground:
             return None
         try:
             return cls(answers, codebook, groups)
-        except (OSError, RuntimeError, ImportError):
+        except CHILD_START_ERRORS:
             return None
 
     def result(self) -> bytes:
-        from concurrent.futures.process import BrokenProcessPool
-
         try:
-            return self._future.result()
-        except BrokenProcessPool:  # killed, out of memory: build it here
-            return qdpx_bytes(*self._inline)
+            return result_or_here(self._future, lambda: qdpx_bytes(*self._inline))
         finally:
             self.close()
 
