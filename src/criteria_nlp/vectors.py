@@ -110,7 +110,7 @@ class LanguageCentring:
         return unit_rows(out, copy=False)
 
 
-NEAR_DUPLICATE_COSINE = 0.7  # e5 cosine, language means removed; see near_duplicate_groups
+NEAR_DUPLICATE_COSINE = 0.6  # e5 cosine, language means removed; see near_duplicate_groups
 
 
 def near_duplicate_groups(X: np.ndarray, languages: Sequence[str] | None = None, threshold: float = NEAR_DUPLICATE_COSINE,

@@ -170,30 +170,32 @@ class LearnedAssigner:
         return out
 
     def _splits(self, y_index: np.ndarray, groups: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """`cv_repeats` stratified k-fold splits; repeat r is shuffled with seed + r. Without
-        near-duplicates the first is exactly a plain `StratifiedKFold(shuffle=True,
-        random_state=seed)`; with them, each group of near-duplicates stays in one fold
-        (`StratifiedGroupKFold`)."""
+        """`cv_repeats` stratified k-fold splits; repeat r is shuffled with seed + r, so the
+        first is a plain `StratifiedKFold(shuffle=True, random_state=seed)`, except that each
+        group of near-duplicates then joins the fold of its first member. Moving only the
+        grouped answers keeps the folds those of the plain method where there are few."""
         import warnings
 
-        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+        from sklearn.model_selection import StratifiedKFold
 
         counts = np.bincount(y_index)
         smallest = counts[counts > 1].min() if (counts > 1).any() else 2
-        grouped = groups is not None and len(np.unique(groups)) < len(y_index)
-        n_units = len(np.unique(groups)) if grouped else len(y_index)
+        n_units = len(np.unique(groups)) if groups is not None else len(y_index)
         self._n_folds = int(max(2, min(self.cv_folds, smallest, n_units // 2)))
         self._n_repeats = int(max(1, self.cv_repeats))
         splits = []
         with warnings.catch_warnings():  # codes with a single example cannot be in every fold; fine
             warnings.filterwarnings("ignore", message="The least populated class")
             for r in range(self._n_repeats):
-                if grouped:
-                    folds = StratifiedGroupKFold(n_splits=self._n_folds, shuffle=True, random_state=self.seed + r)
-                    splits += list(folds.split(np.zeros(len(y_index)), y_index, groups))
-                else:
-                    folds = StratifiedKFold(n_splits=self._n_folds, shuffle=True, random_state=self.seed + r)
-                    splits += list(folds.split(np.zeros(len(y_index)), y_index))
+                folds = StratifiedKFold(n_splits=self._n_folds, shuffle=True, random_state=self.seed + r)
+                fold_of = np.empty(len(y_index), dtype=int)
+                for f, (_, test) in enumerate(folds.split(np.zeros(len(y_index)), y_index)):
+                    fold_of[test] = f
+                if groups is not None:
+                    first = {}
+                    for i, group in enumerate(groups):
+                        fold_of[i] = fold_of[first.setdefault(group, i)]
+                splits += [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(self._n_folds)]
         return splits
 
     def _out_of_fold(self, fit_predict, n: int) -> np.ndarray:
