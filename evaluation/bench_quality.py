@@ -514,13 +514,32 @@ def main(argv=None) -> str:
     return report
 
 
+BLOCK_ORDER = ("zero-shot (accuracy)", "learned (macro-F1)", "discovery (AMI)")
+
+
+def joined(runs: list[dict]) -> tuple[list[dict], list[str]]:
+    """The rows and per-corpus sections of several runs, as one run would give them: runs of
+    different blocks on the same corpora (run in parallel) give one section per corpus, and
+    rows ordered by corpus, then block."""
+    summary = [row for run in runs for row in run["summary"]]
+    corpora = list(dict.fromkeys(row["corpus"] for row in summary))
+    summary = sorted(summary, key=lambda row: (corpora.index(row["corpus"]), BLOCK_ORDER.index(row["block"]) if row["block"] in BLOCK_ORDER else len(BLOCK_ORDER)))
+    by_heading: dict[str, list[str]] = {}
+    for section in (section for run in runs for section in run["sections"]):
+        lines = section.split("\n")
+        if lines[0] in by_heading:  # the same corpus: heading and description once
+            by_heading[lines[0]] += lines[4:]
+        else:
+            by_heading[lines[0]] = lines
+    return summary, ["\n".join(lines) for lines in by_heading.values()]
+
+
 def write_report(runs: list[dict], output) -> str:
     """quality.md from one or more runs (each also kept as JSON next to the report, so runs on
     different corpora, e.g. in parallel processes, can be joined with --merge)."""
     import json
 
-    summary = [row for run in runs for row in run["summary"]]
-    sections = [section for run in runs for section in run["sections"]]
+    summary, sections = joined(runs)
     done = sum(len(run["sections"]) for run in runs)
     planned = sum(len(run["corpora"]) for run in runs)
     table = pd.DataFrame(summary)

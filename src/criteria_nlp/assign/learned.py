@@ -298,8 +298,12 @@ class LearnedAssigner:
         probabilities for the training / unlabeled answers, one column per code."""
         from threadpoolctl import threadpool_limits
 
+        import warnings
+
         # Many small solver calls: one BLAS thread is as fast and never oversubscribes cores.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+            # Many codes and few coded answers is this tool's normal case, not a regression problem.
+            warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
             return self._fit(X, y, texts, unlabeled_X, unlabeled_texts, prior, unlabeled_prior, languages, unlabeled_languages)
 
     def _centring_options(self, languages, unlabeled_X, unlabeled_languages) -> tuple[bool, ...]:
