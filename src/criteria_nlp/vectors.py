@@ -110,7 +110,7 @@ class LanguageCentring:
         return unit_rows(out, copy=False)
 
 
-NEAR_DUPLICATE_COSINE = 0.6  # e5 cosine, language means removed; see near_duplicate_groups
+NEAR_DUPLICATE_COSINE = 0.6  # e5 cosine, language means removed; measured in near_duplicate_groups' doc
 
 
 def near_duplicate_groups(X: np.ndarray, languages: Sequence[str] | None = None, threshold: float = NEAR_DUPLICATE_COSINE,
@@ -120,9 +120,12 @@ def near_duplicate_groups(X: np.ndarray, languages: Sequence[str] | None = None,
     near-paraphrases and translations of one answer fall in one group: cross-validation that
     lets one of them train and another test scores memory, not generalisation.
 
-    Measured with e5 on the evaluation corpora (evaluation/results/quality.md): at 0.7, 84 %
-    of SIB-200 sentences share a group with a translation, groups never span more than three
-    source sentences, and 3 % of the German cycling contributions are grouped.
+    Measured with e5 on the evaluation corpora (`evaluation/bench_quality.py`'s loaders): at
+    0.6, 97 % of the SIB-200 sentences share a group (every group within one topic, none
+    spanning more than 4 source sentences); 5 % of the German cycling contributions and 31 %
+    of the demo's criteria are grouped (87 % and 86 % of those groups within one code); the
+    largest group of the French consultation answers is 21 non-answers ("Non", "Je n'ai pas
+    d'idée"). At 0.7, translations of one sentence fell into 2-3 groups and still leaked.
     `reference`: (vectors, languages) of more answers of the same corpus, used only for the
     language means (a few coded answers estimate them poorly)."""
     from scipy import sparse
