@@ -29,6 +29,8 @@ def test_learned_assigner_fits_and_predicts_consistently():
     assert list(model.classes_) == ["C0", "C1", "C2", "C3"]
     assert (model.use_centring_, model.C_) in model.cv_scores_
     assert not model.use_centring_  # no languages given: nothing to centre
+    # Each code is one tight cluster: a group that is a whole code is not a set of copies.
+    assert model.cv_["near_duplicate_groups"] == len(y)
     first = model.predict_proba(X)
     np.testing.assert_allclose(first.sum(axis=1), 1.0)
     np.testing.assert_array_equal(first, model.predict_proba(X))  # predict never refits

@@ -192,9 +192,13 @@ class LearnedAssigner:
                 for f, (_, test) in enumerate(folds.split(np.zeros(len(y_index)), y_index)):
                     fold_of[test] = f
                 if groups is not None:
-                    first = {}
+                    plain, first = fold_of.copy(), {}
                     for i, group in enumerate(groups):
                         fold_of[i] = fold_of[first.setdefault(group, i)]
+                    # A fold left empty, or training on one code only: the plain folds.
+                    if any(len(np.unique(fold_of)) < self._n_folds or len(np.unique(y_index[fold_of != f])) < 2
+                           for f in range(self._n_folds)):
+                        fold_of = plain
                 splits += [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(self._n_folds)]
         return splits
 
@@ -343,6 +347,10 @@ class LearnedAssigner:
         if self.near_duplicates is not None:
             reference = (np.asarray(unlabeled_X, dtype=np.float64), unlabeled_languages) if has_unlabeled else None
             groups = near_duplicate_groups(X, languages, self.near_duplicates, reference=reference)
+            # A group holding more than half of a code's examples is that code, not a copy
+            # that leaks: its answers are split like any others.
+            spread = np.bincount(groups)[groups] > 0.5 * np.bincount(y_index)[y_index]
+            groups = np.where(spread, groups.max() + 1 + np.arange(n), groups)
         self._splits_ = self._splits(y_index, groups)
         test_share = 1.0 / self._n_folds
 
