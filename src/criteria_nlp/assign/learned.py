@@ -16,7 +16,9 @@ that it helps, by more than the noise of that estimate (see "the rule" below):
 - **self-training**: the most confident answers to code join the training set once.
 
 The rule. The coded answers are split into `cv_folds` stratified folds, `cv_repeats` times
-with different shuffles. Every model is scored by macro-F1 on each held-out fold; weights of
+with different shuffles; near-duplicates (repeats, paraphrases, translations:
+`vectors.near_duplicate_groups`) stay in one fold, or a model would be scored on copies of
+what it learned. Every model is scored by macro-F1 on each held-out fold; weights of
 the added parts are chosen on the other folds of the same repeat (nested, so the score of a
 refinement includes the luck of choosing its weight). Refinements are added greedily, the
 best first, while the mean gain over the current model exceeds one standard error of the
