@@ -141,11 +141,19 @@ def near_duplicate_groups(X: np.ndarray, languages: Sequence[str] | None = None,
     else:
         centring = LanguageCentring().fit(X, languages)
     Z = centring.transform(X, languages)
-    rows, cols = [], []
-    for start in range(0, n, block):
-        close = np.argwhere(Z[start:start + block] @ Z.T >= threshold)
-        rows.append(close[:, 0] + start)
-        cols.append(close[:, 1])
+    # Identical vectors (repeated texts) once; each row then links to at most `links` of its
+    # closest rows above the threshold: O(n) memory, and on every evaluation corpus the same
+    # groups as linking every pair above it.
+    Z, row_of = np.unique(Z, axis=0, return_inverse=True)
+    m, links = len(Z), min(10, len(Z) - 1)
+    block = int(np.clip(8_000_000 // max(m, 1), 64, block))
+    rows, cols = [np.arange(m)], [np.arange(m)]
+    for start in range(0, m, block) if links > 0 else ():
+        sims = Z[start:start + block] @ Z.T
+        nearest = np.argpartition(-sims, links, axis=1)[:, :links + 1]
+        close = np.take_along_axis(sims, nearest, axis=1) >= threshold
+        rows.append(np.repeat(np.arange(start, start + len(sims)), links + 1)[close.ravel()])
+        cols.append(nearest[close])
     rows, cols = np.concatenate(rows), np.concatenate(cols)
-    graph = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    graph = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(m, m))
+    return connected_components(graph, directed=False)[1][np.ravel(row_of)]
