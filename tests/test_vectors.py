@@ -43,6 +43,6 @@ def test_near_duplicate_groups_join_repeats_and_translations_but_not_neighbours(
 
 def test_thousands_of_repeats_are_one_group_without_a_pair_matrix():
     rng = np.random.default_rng(2)
-    X = np.vstack([np.tile(rng.normal(size=(1, 16)), (20_000, 1)), rng.normal(size=(50, 16))])
+    X = np.vstack([np.tile(rng.normal(size=(1, 64)), (20_000, 1)), rng.normal(size=(50, 64))])
     groups = near_duplicate_groups(X)
     assert len(set(groups[:20_000])) == 1 and len(set(groups)) == 51

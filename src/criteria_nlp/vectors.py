@@ -135,16 +135,19 @@ def near_duplicate_groups(X: np.ndarray, languages: Sequence[str] | None = None,
     n = len(X)
     if n < 2:
         return np.zeros(n, dtype=int)
+    # Identical vectors (repeated texts) count once, in the language means too: 20,000 copies
+    # of one post-it must not become the mean that every other answer is measured from.
+    X, first, row_of = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    languages = None if languages is None else [str(languages[i]) for i in first]
     if reference is not None:
-        centring = LanguageCentring().fit(np.vstack([X, reference[0]]), None if languages is None or reference[1] is None
-                                          else [*map(str, languages), *map(str, reference[1])])
+        R, first_r = np.unique(np.asarray(reference[0], dtype=np.float64), axis=0, return_index=True)
+        both = None if languages is None or reference[1] is None else [*languages, *(str(reference[1][i]) for i in first_r)]
+        centring = LanguageCentring().fit(np.vstack([X, R]), both)
     else:
         centring = LanguageCentring().fit(X, languages)
     Z = centring.transform(X, languages)
-    # Identical vectors (repeated texts) once; each row then links to at most `links` of its
-    # closest rows above the threshold: O(n) memory, and on every evaluation corpus the same
-    # groups as linking every pair above it.
-    Z, row_of = np.unique(Z, axis=0, return_inverse=True)
+    # Each row links to at most `links` of its closest rows above the threshold: O(n) memory,
+    # and on every evaluation corpus the same groups as linking every pair above it.
     m, links = len(Z), min(10, len(Z) - 1)
     block = int(np.clip(8_000_000 // max(m, 1), 64, block))
     rows, cols = [np.arange(m)], [np.arange(m)]
