@@ -72,6 +72,7 @@ def corrected_se(differences: np.ndarray, test_share: float) -> float:
 
 
 TEMPERATURES = np.geomspace(0.05, 5.0, 41)
+MIN_FOLD_SCORES = 10  # held-out fold scores behind every decision (more repeats when folds are few)
 
 
 def calibrated_log_proba(logits: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
@@ -184,7 +185,9 @@ class LearnedAssigner:
         smallest = counts[counts > 1].min() if (counts > 1).any() else 2
         n_units = len(np.unique(groups)) if groups is not None else len(y_index)
         self._n_folds = int(max(2, min(self.cv_folds, smallest, n_units // 2)))
-        self._n_repeats = int(max(1, self.cv_repeats))
+        # At least MIN_FOLD_SCORES held-out scores: with 2 folds (a code with 2 examples), 2
+        # repeats give 4 differences, too few to estimate the standard error the rule needs.
+        self._n_repeats = int(max(1, self.cv_repeats, -(-MIN_FOLD_SCORES // self._n_folds)))
         splits = []
         with warnings.catch_warnings():  # codes with a single example cannot be in every fold; fine
             warnings.filterwarnings("ignore", message="The least populated class")
