@@ -114,7 +114,7 @@ NEAR_DUPLICATE_COSINE = 0.6  # e5 cosine, language means removed; measured in ne
 
 
 def near_duplicate_groups(X: np.ndarray, languages: Sequence[str] | None = None, threshold: float = NEAR_DUPLICATE_COSINE,
-                          reference: tuple[np.ndarray, Sequence[str] | None] | None = None, block: int = 2048) -> np.ndarray:
+                          reference: tuple[np.ndarray, Sequence[str] | None] | None = None) -> np.ndarray:
     """Group id per row (0..G-1): rows linked, directly or through others, by a cosine of at
     least `threshold` once each language's mean vector is removed. Repeated post-its,
     near-paraphrases and translations of one answer fall in one group: cross-validation that
@@ -128,8 +128,8 @@ def near_duplicate_groups(X: np.ndarray, languages: Sequence[str] | None = None,
     d'idée"). At 0.7, translations of one sentence fell into 2-3 groups and still leaked.
     `reference`: (vectors, languages) of more answers of the same corpus, used only for the
     language means (a few coded answers estimate them poorly)."""
-    from scipy import sparse
     from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import NearestNeighbors
 
     X = np.asarray(X, dtype=np.float64)
     n = len(X)
@@ -146,17 +146,13 @@ def near_duplicate_groups(X: np.ndarray, languages: Sequence[str] | None = None,
     else:
         centring = LanguageCentring().fit(X, languages)
     Z = centring.transform(X, languages)
-    # Each row links to at most `links` of its closest rows above the threshold: O(n) memory,
-    # and on every evaluation corpus the same groups as linking every pair above it.
-    m, links = len(Z), min(10, len(Z) - 1)
-    block = int(np.clip(8_000_000 // max(m, 1), 64, block))
-    rows, cols = [np.arange(m)], [np.arange(m)]
-    for start in range(0, m, block) if links > 0 else ():
-        sims = Z[start:start + block] @ Z.T
-        nearest = np.argpartition(-sims, links, axis=1)[:, :links + 1]
-        close = np.take_along_axis(sims, nearest, axis=1) >= threshold
-        rows.append(np.repeat(np.arange(start, start + len(sims)), links + 1)[close.ravel()])
-        cols.append(nearest[close])
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    graph = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(m, m))
+    # Each row links to at most 10 of its closest rows above the threshold (Z's rows have
+    # length 1, so a cosine of t is a distance of sqrt(2 - 2t)): O(n) memory, and on every
+    # evaluation corpus the same groups as linking every pair above it.
+    links = min(10, len(Z) - 1)
+    if links == 0:
+        return np.zeros(n, dtype=int)
+    graph = NearestNeighbors(n_neighbors=links).fit(Z).kneighbors_graph(mode="distance")
+    graph.data = graph.data <= np.sqrt(max(0.0, 2.0 - 2.0 * threshold)) + 1e-12
+    graph.eliminate_zeros()
     return connected_components(graph, directed=False)[1][np.ravel(row_of)]
