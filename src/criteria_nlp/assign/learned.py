@@ -197,9 +197,9 @@ class LearnedAssigner:
                 for f, (_, test) in enumerate(folds.split(np.zeros(len(y_index)), y_index)):
                     fold_of[test] = f
                 if groups is not None:
-                    plain, first = fold_of.copy(), {}
-                    for i, group in enumerate(groups):
-                        fold_of[i] = fold_of[first.setdefault(group, i)]
+                    plain = fold_of
+                    _, first, group_of = np.unique(groups, return_index=True, return_inverse=True)
+                    fold_of = fold_of[first][np.ravel(group_of)]
                     # A fold left empty, or training on one code only: the plain folds.
                     if any(len(np.unique(fold_of)) < self._n_folds or len(np.unique(y_index[fold_of != f])) < 2
                            for f in range(self._n_folds)):
@@ -305,9 +305,9 @@ class LearnedAssigner:
             unlabeled_languages: Sequence[str] | None = None) -> "LearnedAssigner":
         """`prior` / `unlabeled_prior`: optional DataFrames of codebook (zero-shot)
         probabilities for the training / unlabeled answers, one column per code."""
-        from threadpoolctl import threadpool_limits
-
         import warnings
+
+        from threadpoolctl import threadpool_limits
 
         # Many small solver calls: one BLAS thread is as fast and never oversubscribes cores.
         with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():

@@ -141,15 +141,14 @@ def open_workbook(source: bytes, name: str, *, data_only: bool):
         return openpyxl.load_workbook(io.BytesIO(source), read_only=True, data_only=data_only, keep_links=False)
 
 
-# OOXML writes a character XML cannot hold as _xHHHH_ (a carriage return is _x000D_; a literal
-# "_x" is escaped as _x005F_x). Excel and xlsxwriter write them; openpyxl reads them as written.
-ESCAPED_CHARACTER = re.compile("_x([0-9A-Fa-f]{4})_")
-
-
 def decode_escapes(value):
-    """A cell's text as Excel shows it: its _xHHHH_ escapes decoded (other values unchanged)."""
+    """A cell's text as Excel shows it (other values unchanged). OOXML writes a character XML
+    cannot hold as _xHHHH_ (a carriage return is _x000D_); Excel and xlsxwriter write them,
+    and openpyxl's reader returns them as written, though openpyxl can decode them."""
     if isinstance(value, str) and "_x" in value:
-        return ESCAPED_CHARACTER.sub(lambda match: chr(int(match.group(1), 16)), value)
+        from openpyxl.utils.escape import unescape
+
+        return unescape(value)
     return value
 
 
