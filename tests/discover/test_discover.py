@@ -115,6 +115,54 @@ def test_words_separate_answers_the_embedding_confuses():
     assert cluster_metrics(truth, with_words.labels_)["ami"] > cluster_metrics(truth, without.labels_)["ami"] + 0.2
 
 
+
+def word_and_meaning_corpus(words_follow_topics: bool, n=90, seed=0):
+    """Three topics of 30 answers, well apart in the vectors. The words either name the topic
+    or are drawn at random from one shared vocabulary."""
+    rng = np.random.RandomState(seed)
+    topic = np.arange(n) % 3
+    vectors = 3 * rng.normal(size=(3, 32))[topic] + rng.normal(size=(n, 32))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    if words_follow_topics:
+        vocab = [["ampel", "rot", "warten", "kreuzung", "grün", "schaltung", "signal", "taste"],
+                 ["lampe", "dunkel", "licht", "nacht", "hell", "laterne", "sicht", "abend"],
+                 ["radweg", "breit", "spur", "asphalt", "belag", "schmal", "loch", "kante"]]
+        texts = [" ".join(rng.choice(vocab[t], size=3, replace=False)) + f" satz{i}" for i, t in enumerate(topic)]
+    else:
+        shared = ["stadt", "leben", "gut", "schlecht", "viel", "wenig", "immer", "nie", "hier", "dort"]
+        texts = [" ".join(rng.choice(shared, size=3, replace=False)) + f" satz{i}" for i in range(n)]
+    frame = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "text": texts, "language": "de"})
+    return frame, vectors, topic
+
+
+def test_the_word_weight_kept_is_the_one_modular_on_meaning_and_words():
+    """Each word weight is tried and the partition most modular on both views is kept: words
+    drawn at random, which no partition of the topics makes modular, count least."""
+    from criteria_nlp.discover.discoverer import WORD_WEIGHTS
+
+    frame, vectors, topic = word_and_meaning_corpus(words_follow_topics=False)
+    model = Discoverer(seed=0).fit(vectors, frame["language"], frame["id"], frame["text"])
+    assert set(model.weight_scores_) == set(WORD_WEIGHTS)
+    assert model.word_weight_ == min(WORD_WEIGHTS) == max(model.weight_scores_, key=model.weight_scores_.get)
+    assert f"words x{min(WORD_WEIGHTS):g}" in model.k_choice_
+    assert cluster_metrics(topic, model.labels_)["ami"] > 0.9
+    # Words that name the topics agree with the meaning: the topics are modular on both views.
+    frame, vectors, topic = word_and_meaning_corpus(words_follow_topics=True)
+    agreeing = Discoverer(seed=0).fit(vectors, frame["language"], frame["id"], frame["text"])
+    assert min(agreeing.weight_scores_.values()) > max(model.weight_scores_.values()) + 0.1
+    assert cluster_metrics(topic, agreeing.labels_)["ami"] > 0.9
+
+
+def test_large_sets_use_one_word_weight(monkeypatch):
+    import criteria_nlp.discover.discoverer as discover
+
+    frame, vectors, _ = word_and_meaning_corpus(True)
+    monkeypatch.setattr(discover, "WEIGHT_SEARCH_UP_TO", 50)
+    model = Discoverer(seed=0).fit(vectors, frame["language"], frame["id"], frame["text"])
+    assert model.word_weight_ == 1.0 and model.weight_scores_ == {}
+    assert "words x" not in model.k_choice_
+
+
 def test_tiny_inputs():
     model = Discoverer().fit(np.eye(3), ["fr"] * 3, ["a", "b", "c"], ["x", "y", "z"])
     assert list(model.labels_) == [0, 0, 0]
@@ -210,6 +258,22 @@ def test_the_graph_built_on_several_threads_is_the_same(monkeypatch):
     several = neighbour_graph(vectors, 8, lexical_matrix(texts), 0.25, languages, block=64)
     assert (one[0] != several[0]).nnz == 0 and (one[1] == several[1]).all()
 
+
+
+def test_graphs_of_several_weights_in_one_pass_are_the_graphs_built_one_by_one():
+    from criteria_nlp.discover.graph import lexical_matrix, neighbour_graphs
+
+    frame, vectors = parallel_corpus(n_topics=5, per_topic=30, languages=("fr", "nl"))
+    # Words shared by chance within and across topics, so the weights give different graphs.
+    rng = np.random.RandomState(1)
+    texts = [" ".join(rng.choice(["rue", "vélo", "arbre", "bruit", "parc", "bus"], size=2)) for _ in range(len(frame))]
+    lexical, languages = lexical_matrix(texts), frame["language"].tolist()
+    weights = [0.0, 0.5, 2.0, 1000.0]
+    graphs, closest = neighbour_graphs(vectors, 8, lexical, weights, languages, block=64)
+    for weight, graph in zip(weights, graphs):
+        alone, alone_closest = neighbour_graph(vectors, 8, lexical, weight, languages, block=64)
+        assert (graph != alone).nnz == 0 and (closest == alone_closest).all()
+    assert (graphs[0] != graphs[-1]).nnz > 0
 
 def test_large_corpora_solver_finds_the_same_clusters(monkeypatch):
     """Beyond LOBPCG_FROM answers the spectral embedding uses LOBPCG (ARPACK's factorisation

@@ -15,6 +15,13 @@ How `Discoverer` works, and why:
    neighbours by a similarity that adds, to the (standardised) e5 cosine, the TF-IDF cosine
    of its words weighted by the chance that two answers share a language (words only
    compare within a language; on a one-language corpus they matter most).
+   How much words count depends on the answers: crowd tags such as "Taxer les riches" follow
+   words, topic codes of long contributions follow meaning. So up to `WEIGHT_SEARCH_UP_TO`
+   distinct answers, the graph is built with words counting x0.5, x1 and x2, each graph is
+   clustered (step 5), and the partition kept is the one most modular on both views at once:
+   the highest geometric mean of its modularity on the meaning-only graph and on the
+   words-first graph (`weight_scores_`). Larger sets use x1, the single best on the
+   benchmark corpora.
 5. **Spectral clustering, K by modularity.** The graph's spectral embedding (seeded) is cut
    by k-means for a range of K; without `n_clusters` the K whose partition has the highest
    modularity on the graph wins (scores kept in `k_scores_`, reason in `k_choice_`).
@@ -38,7 +45,7 @@ from criteria_nlp.config import DEFAULT_MAX_UNASSIGNED, UNASSIGNED
 from criteria_nlp.discover.graph import (
     lexical_matrix,
     modularity,
-    neighbour_graph,
+    neighbour_graphs,
     neighbour_vote,
 )
 from criteria_nlp.vectors import (
@@ -71,6 +78,9 @@ def graph_degree(m: int, cap: int = 20) -> int:
 
 
 LOBPCG_FROM = 3000  # distinct answers; below, ARPACK (sklearn's default) is fast and exact
+WORD_WEIGHTS = (0.5, 1.0, 2.0)  # how much words count, tried on each set (times the same-language chance)
+WEIGHT_SEARCH_UP_TO = 5000  # distinct answers; beyond, x1 only: three graphs would triple discovery's time
+WORDS_FIRST = 1000.0  # word weight of the "words" view: word overlap decides, meaning breaks ties
 
 
 class Discoverer:
@@ -83,7 +93,9 @@ class Discoverer:
     Learned: labels_ (per input row; -1 = unassigned), n_clusters_, k_choice_, k_scores_
     (K -> modularity), cluster_centers_ (unit vectors in the language-centred space,
     canonical ids), unassigned_share_, representation_ (language-centred unit vector of
-    each input row), n_items_ (distinct answers clustered).
+    each input row), n_items_ (distinct answers clustered), word_weight_ (the factor words
+    counted with: 0 without words, None without a graph), weight_scores_ (factor -> geometric mean of the
+    modularities on meaning and on words; empty when only one factor was tried).
     """
 
     def __init__(self, n_clusters: int | None = None, k_range: tuple[int, int] = (2, 40), max_unassigned: float = DEFAULT_MAX_UNASSIGNED,
@@ -131,7 +143,7 @@ class Discoverer:
         else:
             Z = V
         self.n_items_ = m
-        self.k_scores_ = {}
+        self.k_scores_, self.weight_scores_, self.word_weight_ = {}, {}, None
         if m < 6:
             self.n_clusters_ = 1 if m else 0
             self.k_choice_ = f"{m} distinct answers: one cluster"
@@ -148,22 +160,50 @@ class Discoverer:
         return self
 
     def _cluster(self, Z, item_keys, item_languages, texts, item_of_row) -> np.ndarray:
-        from sklearn.cluster import KMeans
-        from sklearn.manifold import spectral_embedding
-
         m = len(Z)
-        lexical, weight = None, 0.0
+        lexical, same_language = None, 0.0
         if self.lexical and texts is not None:
             # Text of each item: its first row in input order would depend on row order, so
             # use the canonical key (the case-folded text itself).
             lexical = lexical_matrix(item_keys)
             shares = pd.Series(item_languages).value_counts(normalize=True)
-            weight = 0.5 * float((shares ** 2).sum())
+            same_language = float((shares ** 2).sum())
         # About 20 neighbours on large corpora, fewer on small groups (a graph where everyone
         # neighbours everyone has no structure left).
         degree = graph_degree(m, self.n_neighbours)
-        graph, closest = neighbour_graph(Z, degree, lexical, weight, item_languages)
         candidates = self._candidates(m)
+        factors = (0.0,) if lexical is None else WORD_WEIGHTS if m <= WEIGHT_SEARCH_UP_TO else (1.0,)
+        # The views that judge the weights (meaning alone, words first) come from the same pass.
+        views = [0.0, WORDS_FIRST] if len(factors) > 1 else []
+        graphs, closest = neighbour_graphs(Z, degree, lexical, [f * same_language for f in factors] + views, item_languages)
+        partitions = [(factor, *self._best_partition(graph, candidates, closest)) for factor, graph in zip(factors, graphs)]
+        if len(partitions) > 1:
+            meaning, words = graphs[len(factors):]
+            for factor, _, labels, _ in partitions:
+                both = max(modularity(meaning, labels), 0.0) * max(modularity(words, labels), 0.0)
+                self.weight_scores_[factor] = round(float(np.sqrt(both)), 4)
+        chosen = max(range(len(partitions)), key=lambda j: self.weight_scores_.get(partitions[j][0], 0.0))
+        self.word_weight_, self.k_scores_, labels, before_vote = partitions[chosen]
+        labels = canonical_labels(labels, item_keys)
+        self.n_clusters_ = int(labels.max()) + 1
+        words_note = ""
+        if len(partitions) > 1:
+            words_note = (f"; words x{self.word_weight_:g} (most modular on both meaning and words among "
+                          + ", ".join(f"x{f:g}: {v:.3f}" for f, v in self.weight_scores_.items()) + ")")
+        if self.n_clusters:
+            self.k_choice_ = f"K={self.n_clusters_} given" + (f" ({self.n_clusters} asked, {m} distinct answers)" if self.n_clusters > m - 1 else "")
+        else:
+            self.k_choice_ = (f"K={before_vote} chosen by the highest modularity of the neighbour graph among K in "
+                              f"{candidates}" + (f"; {self.n_clusters_} after neighbour agreement" if self.n_clusters_ != before_vote else ""))
+        self.k_choice_ += words_note
+        return labels
+
+    def _best_partition(self, graph, candidates: list[int], closest: np.ndarray):
+        """(K -> modularity, labels after the neighbour vote, groups before it) of one graph."""
+        from sklearn.cluster import KMeans
+        from sklearn.manifold import spectral_embedding
+
+        m = graph.shape[0]
         # drop_first asks the eigensolver for one vector more, which must stay below m.
         n_components = int(max(1, min(max(candidates) + 1, m - 2)))
         # ARPACK's shift-invert factorises the graph Laplacian: minutes and gigabytes beyond a
@@ -171,24 +211,17 @@ class Discoverer:
         # the graph and finds the same subspace (largest angle 0.05 degrees on 5,000 answers).
         solver = "lobpcg" if m > LOBPCG_FROM else None
         embedding = spectral_embedding(graph, n_components=n_components, random_state=self.seed, drop_first=True, eigen_solver=solver)
-        best = None
+        scores, best = {}, None
         for k in candidates:
             labels = KMeans(n_clusters=k, n_init=self.n_init, random_state=self.seed).fit_predict(embedding[:, :max(1, min(k, n_components))])
             score = modularity(graph, labels)
-            self.k_scores_[int(k)] = round(score, 4)
+            scores[int(k)] = round(score, 4)
             if best is None or score > best[0] + 1e-9:
                 best = (score, labels)
         labels = best[1]
         if self.vote and closest.shape[1]:
             labels = neighbour_vote(labels, closest, self.vote)
-        labels = canonical_labels(labels, item_keys)
-        self.n_clusters_ = int(labels.max()) + 1
-        if self.n_clusters:
-            self.k_choice_ = f"K={self.n_clusters_} given" + (f" ({self.n_clusters} asked, {m} distinct answers)" if self.n_clusters > m - 1 else "")
-        else:
-            self.k_choice_ = (f"K={len(set(best[1]))} chosen by the highest modularity of the neighbour graph among K in "
-                              f"{candidates}" + (f"; {self.n_clusters_} after neighbour agreement" if self.n_clusters_ != len(set(best[1])) else ""))
-        return labels
+        return scores, labels, len(set(best[1]))
 
     def _mark_outliers(self, Z: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Unassign items far from their centre (robust z < -outlier_z), within the cap."""
@@ -291,7 +324,7 @@ def _fit_codes(X: np.ndarray, keys: np.ndarray, jobs: list):
             return [futures[j].result() for j in range(len(jobs))]
 
 
-DISCOVERY_FORMAT = 1  # bump when Discoverer's results change: kept groups are then found again
+DISCOVERY_FORMAT = 2  # bump when Discoverer's results change: kept groups are then found again
 
 
 def _groups_key(X: np.ndarray, keys, texts, languages, settings: tuple) -> str:

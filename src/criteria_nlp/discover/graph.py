@@ -68,6 +68,14 @@ def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weig
     pair: shared function words must not make answers of one language neighbours.
     Computed in row blocks (memory O(block * n)); ties are broken by position, so the result
     depends only on the canonical row order."""
+    graphs, closest = neighbour_graphs(Z, n_neighbours, lexical, [lexical_weight], languages, block)
+    return graphs[0], closest
+
+
+def neighbour_graphs(Z: np.ndarray, n_neighbours: int, lexical, lexical_weights: Sequence[float],
+                     languages: Sequence[str] | None = None, block: int = 1024):
+    """One `neighbour_graph` per lexical weight, from one pass over the similarities (the
+    products, the costly part, are shared), and the 5 nearest e5 neighbours of each row."""
     from scipy import sparse
 
     n = len(Z)
@@ -76,7 +84,8 @@ def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weig
     off_diagonal = ~np.eye(len(sample), dtype=bool)
     e_mean, e_std = _standardiser((Z[sample] @ Z[sample].T)[off_diagonal])
     languages = np.asarray([str(x) for x in languages]) if languages is not None else np.full(n, "")
-    use_lexical = lexical is not None and lexical_weight > 0
+    weights = [float(w) for w in lexical_weights]
+    use_lexical = lexical is not None and max(weights) > 0
     if use_lexical:
         same = (languages[sample][:, None] == languages[sample][None, :]) & off_diagonal
         l_mean, l_std = _standardiser((lexical[sample] @ lexical[sample].T).toarray()[same])
@@ -86,7 +95,7 @@ def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weig
     # each keeps a 100,000-answer run under its memory target.
     block = int(np.clip(8_000_000 // max(n, 1), 64, block))
 
-    def block_neighbours(start: int) -> tuple[np.ndarray, np.ndarray]:
+    def block_neighbours(start: int) -> tuple[np.ndarray, list[np.ndarray]]:
         stop = min(n, start + block)
         local = np.arange(stop - start)
         sims = Z[start:stop] @ Z.T
@@ -96,16 +105,25 @@ def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weig
         # these blocks are the largest arrays of a 100,000-answer run.
         sims -= e_mean
         sims /= e_std
-        if use_lexical:
-            lex = (lexical[start:stop] @ lexical.T).toarray()
-            lex -= l_mean
-            lex /= l_std
-            lex *= lexical_weight
-            lex[languages[start:stop][:, None] != languages[None, :]] = 0.0
-            sims += lex
-            del lex
-            sims[local, start + local] = -np.inf
-        return closest, _top_k(sims, k)
+        if not use_lexical or all(w <= 0 for w in weights):
+            return closest, [_top_k(sims, k)] * len(weights)
+        lex = (lexical[start:stop] @ lexical.T).toarray()
+        lex -= l_mean
+        lex /= l_std
+        lex[languages[start:stop][:, None] != languages[None, :]] = 0.0
+        nearest = []
+        for j, weight in enumerate(weights):
+            if weight <= 0:
+                nearest.append(_top_k(sims, k))
+                continue
+            # The last weight reuses the word block in place: one graph costs no extra array.
+            blended = lex if j == len(weights) - 1 else lex.copy()
+            blended *= weight
+            blended += sims
+            blended[local, start + local] = -np.inf
+            nearest.append(_top_k(blended, k))
+            del blended
+        return closest, nearest
 
     starts = range(0, n, block)
     # Blocks are independent and numpy releases the GIL in each step: threads use every core
@@ -120,12 +138,13 @@ def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weig
     else:
         results = [block_neighbours(start) for start in starts]
     closest = np.concatenate([c for c, _ in results]) if results else np.zeros((0, n_closest), dtype=int)
-    rows = [np.repeat(np.arange(start, min(n, start + block)), k) for start in starts]
-    cols = [nearest.ravel() for _, nearest in results]
-    del results
-    rows, cols = np.concatenate(rows), np.concatenate(cols)
-    graph = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    return connect_components(graph.maximum(graph.T).tocsr(), Z), closest
+    rows = np.concatenate([np.repeat(np.arange(start, min(n, start + block)), k) for start in starts]) if n else np.zeros(0, dtype=int)
+    graphs = []
+    for w in range(len(weights)):
+        cols = np.concatenate([nearest[w].ravel() for _, nearest in results]) if results else np.zeros(0, dtype=int)
+        graph = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+        graphs.append(connect_components(graph.maximum(graph.T).tocsr(), Z))
+    return graphs, closest
 
 
 def connect_components(graph, Z: np.ndarray):
