@@ -260,7 +260,7 @@ def discovery_rows(frame, vectors, mask_of, seeds, use_bertopic, small: bool, be
         model = Discoverer(seed=seed).fit(V, sub["language"].tolist(), sub["id"].tolist(), sub["text"].tolist())
         seconds = time.perf_counter() - start
         ours = cluster_metrics(gold, model.labels_)
-        row = {"seed": seed, "answers": len(sub), "true K": k, "K": model.n_clusters_, "unassigned": ours["unassigned"],
+        row = {"seed": seed, "answers": len(sub), "true K": k, "K": model.n_clusters_, "words": model.word_weight_, "unassigned": ours["unassigned"],
                "project": ours["ami"], "seconds": seconds}
         if "pair" in sub:
             row["consistency"] = cross_lingual_consistency(model.labels_, sub["pair"], sub["language"].tolist())
@@ -403,7 +403,7 @@ def verdicts(summary: pd.DataFrame) -> list[str]:
             continue
         misses = rows[rows["difference"] < floor]
         mean = rows["difference"].mean()
-        lines.append(f"- **{block}**: never below the baseline by more than {-floor:.2f}: "
+        lines.append(f"- **{block}**: never below the baseline" + (f" by more than {-floor:.2f}" if floor else "") + ": "
                      + ("**met** on all %d rows" % len(rows) if not len(misses) else
                         f"**missed** on {len(misses)} of {len(rows)} rows ("
                         + "; ".join(f"{r.corpus} / {r.setting}: {r.difference:+.3f}" for r in misses.itertuples()) + ")")
@@ -492,7 +492,9 @@ def main(argv=None) -> str:
                 summary.append(summarise("discovery (AMI)", name, setting, runs, peers))
                 table = pd.DataFrame(runs)
                 detail.append({"setting": setting, "answers": table["answers"].mean(), "true K": table["true K"].mean(),
-                               "K chosen (by seed)": " / ".join(str(v) for v in table["K"]), "project AMI": table["project"].mean(),
+                               "K chosen (by seed)": " / ".join(str(v) for v in table["K"]),
+                               "words x (by seed)": " / ".join(f"{v:g}" for v in table["words"]) if "words" in table else "",
+                               "project AMI": table["project"].mean(),
                                **{m: table[m].mean() for m in peers}, "unassigned": table["unassigned"].mean(),
                                **({"consistency": table["consistency"].mean()} if "consistency" in table else {}),
                                "seconds": table["seconds"].mean()})
