@@ -161,6 +161,8 @@ def test_large_sets_use_one_word_weight(monkeypatch):
     model = Discoverer(seed=0).fit(vectors, frame["language"], frame["id"], frame["text"])
     assert model.word_weight_ == 1.0 and model.weight_scores_ == {}
     assert "words x" not in model.k_choice_
+    chosen = Discoverer(seed=0, word_weights=(2.0,)).fit(vectors, frame["language"], frame["id"], frame["text"])
+    assert chosen.word_weight_ == 2.0 and chosen.weight_scores_ == {}
 
 
 def test_tiny_inputs():
@@ -208,6 +210,19 @@ def test_groups_inside_codes_get_global_ids():
     assert list(summary["cluster"]) == sorted(set(labels[labels >= 0]))
     assert (summary["size"].sum() + (labels == -1).sum()) == len(frame)
 
+
+
+def test_large_runs_use_one_word_weight_in_every_code(monkeypatch):
+    import criteria_nlp.discover.discoverer as discover
+
+    frame, vectors, topic = word_and_meaning_corpus(words_follow_topics=True)
+    codes = np.where(topic < 2, "A", "")
+    kwargs = dict(languages=frame["language"].tolist(), texts=frame["text"].tolist(), keys=frame["id"].tolist(), min_group=4)
+    _, searched = discover_within_codes(vectors, codes, **kwargs)
+    assert searched["k_choice"].str.contains("words x").all()
+    monkeypatch.setattr(discover, "WITHIN_CODES_SEARCH_UP_TO", len(frame) - 1)
+    _, capped = discover_within_codes(vectors, codes, **kwargs)
+    assert not capped["k_choice"].str.contains("words x").any()
 
 def test_codes_fitted_on_several_threads_give_the_same_groups(monkeypatch):
     import criteria_nlp.embed.device as device

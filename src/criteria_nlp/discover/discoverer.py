@@ -83,6 +83,7 @@ def graph_degree(m: int, cap: int = 20) -> int:
 LOBPCG_FROM = 2000
 WORD_WEIGHTS = (0.5, 1.0, 2.0)  # how much words count, tried on each set (times the same-language chance)
 WEIGHT_SEARCH_UP_TO = 5000  # distinct answers; beyond, x1 only: three graphs would triple discovery's time
+WITHIN_CODES_SEARCH_UP_TO = 20_000  # answers in all; larger runs use x1 in every code
 WORDS_FIRST = 1000.0  # word weight of the "words" view: word overlap decides, meaning breaks ties
 
 
@@ -91,7 +92,9 @@ class Discoverer:
 
     Parameters: n_clusters (None = chosen by modularity within k_range), k_range,
     max_unassigned (share, 0..1), n_neighbours (the largest graph degree, see `graph_degree`), lexical (add word overlap),
-    centre_languages, vote (neighbour agreement rounds), seed, n_init.
+    centre_languages, vote (neighbour agreement rounds), seed, n_init (k-means starts per K),
+    word_weights (the word weights to try; None: `WORD_WEIGHTS` up to `WEIGHT_SEARCH_UP_TO`
+    distinct answers, x1 beyond).
 
     Learned: labels_ (per input row; -1 = unassigned), n_clusters_, k_choice_, k_scores_
     (K -> modularity), cluster_centers_ (unit vectors in the language-centred space,
@@ -103,7 +106,7 @@ class Discoverer:
 
     def __init__(self, n_clusters: int | None = None, k_range: tuple[int, int] = (2, 40), max_unassigned: float = DEFAULT_MAX_UNASSIGNED,
                  n_neighbours: int = 20, lexical: bool = True, centre_languages: bool = True, vote: int = 2,
-                 seed: int = 0, n_init: int = 4, outlier_z: float = 3.0):
+                 seed: int = 0, n_init: int = 4, outlier_z: float = 3.0, word_weights: tuple[float, ...] | None = None):
         self.n_clusters = n_clusters
         self.k_range = k_range
         self.max_unassigned = max_unassigned
@@ -113,6 +116,7 @@ class Discoverer:
         self.vote = vote
         self.seed = seed
         self.n_init = n_init
+        self.word_weights = word_weights
         self.outlier_z = outlier_z
 
     def _candidates(self, m: int) -> list[int]:
@@ -175,7 +179,12 @@ class Discoverer:
         # neighbours everyone has no structure left).
         degree = graph_degree(m, self.n_neighbours)
         candidates = self._candidates(m)
-        factors = (0.0,) if lexical is None else WORD_WEIGHTS if m <= WEIGHT_SEARCH_UP_TO else (1.0,)
+        if lexical is None:
+            factors = (0.0,)
+        elif self.word_weights is not None:
+            factors = tuple(self.word_weights)
+        else:
+            factors = WORD_WEIGHTS if m <= WEIGHT_SEARCH_UP_TO else (1.0,)
         # The views that judge the weights (meaning alone, words first) come from the same pass.
         views = [0.0, WORDS_FIRST] if len(factors) > 1 else []
         graphs, closest = neighbour_graphs(Z, degree, lexical, [f * same_language for f in factors] + views, item_languages)
@@ -257,13 +266,17 @@ def discover_within_codes(X: np.ndarray, codes: Sequence[str], *, languages: Seq
     ids are numbered code by code (codes sorted, uncoded last), then by the canonical local
     id, so they do not depend on row order. A code with fewer than 2 * min_group distinct
     answers forms one group. `n_clusters` (when given) is the number of groups among the
-    uncoded answers.
+    uncoded answers. Beyond `WITHIN_CODES_SEARCH_UP_TO` answers in all, every code uses the
+    word weight x1 instead of trying three.
     """
     X = np.asarray(X, dtype=np.float64)
     codes = np.asarray(["" if c is None else str(c) for c in codes], dtype=object)
     n = len(X)
     keys = np.asarray([str(k) for k in keys]) if keys is not None else np.asarray([f"{i:09d}" for i in range(n)])
     order = sorted(set(codes), key=lambda c: (c == "", c))
+    # Trying three word weights in every code roughly doubles this stage; on large runs it
+    # would cost more than the run's time targets allow (evaluation/README.md).
+    weights = None if n <= WITHIN_CODES_SEARCH_UP_TO else (1.0,)
     found: dict[str, tuple[np.ndarray, str]] = {}  # code -> (local labels, how K was chosen)
     jobs = []
     for code in order:
@@ -276,13 +289,13 @@ def discover_within_codes(X: np.ndarray, codes: Sequence[str], *, languages: Seq
             found[code] = (np.zeros(len(rows), dtype=int), f"{distinct} distinct answers: one group")
             continue
         high = max(2, min(max_groups_per_code, distinct // min_group)) if code else 40
-        key = _groups_key(X[rows], keys[rows], sub_texts, sub_langs, (code, wanted, high, max_unassigned, seed)) if store is not None else None
+        key = _groups_key(X[rows], keys[rows], sub_texts, sub_langs, (code, wanted, high, max_unassigned, seed, weights)) if store is not None else None
         kept = store.get_many([key]).get(key) if store is not None else None
         if kept is not None:
             kept = json.loads(kept)
             found[code] = (np.asarray(kept["labels"], dtype=int), kept["choice"])
         else:
-            model = Discoverer(n_clusters=wanted, k_range=(2, high), max_unassigned=max_unassigned, seed=seed)
+            model = Discoverer(n_clusters=wanted, k_range=(2, high), max_unassigned=max_unassigned, seed=seed, word_weights=weights)
             jobs.append((code, model, rows, sub_langs, sub_texts, key))
     for code, model, key in _fit_codes(X, keys, jobs):
         found[code] = (model.labels_, model.k_choice_)
