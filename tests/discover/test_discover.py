@@ -10,7 +10,7 @@ from criteria_nlp.discover.discoverer import (
     cluster_summary,
     discover_within_codes,
 )
-from criteria_nlp.discover.graph import modularity, neighbour_graph
+from criteria_nlp.discover.graph import modularity, neighbour_graphs
 from criteria_nlp.evaluate import cluster_metrics, cross_lingual_consistency
 from criteria_nlp.vectors import centre_by_language
 
@@ -115,7 +115,6 @@ def test_words_separate_answers_the_embedding_confuses():
     assert cluster_metrics(truth, with_words.labels_)["ami"] > cluster_metrics(truth, without.labels_)["ami"] + 0.2
 
 
-
 def word_and_meaning_corpus(words_follow_topics: bool, n=90, seed=0):
     """Three topics of 30 answers, well apart in the vectors. The words either name the topic
     or are drawn at random from one shared vocabulary."""
@@ -184,7 +183,7 @@ def test_centre_by_language_removes_language_means():
 
 def test_neighbour_graph_and_modularity():
     frame, vectors = parallel_corpus(n_topics=2, per_topic=10, languages=("fr",))
-    graph, closest = neighbour_graph(vectors, 5)
+    (graph,), closest = neighbour_graphs(vectors, 5, None, [0.0])
     assert (graph != graph.T).nnz == 0
     assert closest.shape == (len(vectors), 5)
     truth = frame["topic"].map({"t0": 0, "t1": 1}).to_numpy()
@@ -211,7 +210,6 @@ def test_groups_inside_codes_get_global_ids():
     assert (summary["size"].sum() + (labels == -1).sum()) == len(frame)
 
 
-
 def test_large_runs_use_one_word_weight_in_every_code(monkeypatch):
     import criteria_nlp.discover.discoverer as discover
 
@@ -223,6 +221,7 @@ def test_large_runs_use_one_word_weight_in_every_code(monkeypatch):
     monkeypatch.setattr(discover, "WITHIN_CODES_SEARCH_UP_TO", len(frame) - 1)
     _, capped = discover_within_codes(vectors, codes, **kwargs)
     assert not capped["k_choice"].str.contains("words x").any()
+
 
 def test_codes_fitted_on_several_threads_give_the_same_groups(monkeypatch):
     import criteria_nlp.embed.device as device
@@ -267,16 +266,15 @@ def test_the_graph_built_on_several_threads_is_the_same(monkeypatch):
 
     frame, vectors = parallel_corpus(n_topics=5, per_topic=30, languages=("fr", "nl"))
     texts, languages = frame["text"].tolist(), frame["language"].tolist()
-    one = neighbour_graph(vectors, 8, lexical_matrix(texts), 0.25, languages, block=64)
+    one, one_closest = neighbour_graphs(vectors, 8, lexical_matrix(texts), [0.25], languages, block=64)
     monkeypatch.setattr(graph_module, "PARALLEL_GRAPH_FROM", 10)
     monkeypatch.setattr(graph_module, "usable_cpus", lambda: 3)
-    several = neighbour_graph(vectors, 8, lexical_matrix(texts), 0.25, languages, block=64)
-    assert (one[0] != several[0]).nnz == 0 and (one[1] == several[1]).all()
-
+    several, several_closest = neighbour_graphs(vectors, 8, lexical_matrix(texts), [0.25], languages, block=64)
+    assert (one[0] != several[0]).nnz == 0 and (one_closest == several_closest).all()
 
 
 def test_graphs_of_several_weights_in_one_pass_are_the_graphs_built_one_by_one():
-    from criteria_nlp.discover.graph import lexical_matrix, neighbour_graphs
+    from criteria_nlp.discover.graph import lexical_matrix
 
     frame, vectors = parallel_corpus(n_topics=5, per_topic=30, languages=("fr", "nl"))
     # Words shared by chance within and across topics, so the weights give different graphs.
@@ -286,9 +284,10 @@ def test_graphs_of_several_weights_in_one_pass_are_the_graphs_built_one_by_one()
     weights = [0.0, 0.5, 2.0, 1000.0]
     graphs, closest = neighbour_graphs(vectors, 8, lexical, weights, languages, block=64)
     for weight, graph in zip(weights, graphs):
-        alone, alone_closest = neighbour_graph(vectors, 8, lexical, weight, languages, block=64)
+        (alone,), alone_closest = neighbour_graphs(vectors, 8, lexical, [weight], languages, block=64)
         assert (graph != alone).nnz == 0 and (closest == alone_closest).all()
     assert (graphs[0] != graphs[-1]).nnz > 0
+
 
 def test_large_corpora_solver_finds_the_same_clusters(monkeypatch):
     """Beyond LOBPCG_FROM answers the spectral embedding uses LOBPCG (ARPACK's factorisation

@@ -83,7 +83,7 @@ def graph_degree(m: int, cap: int = 20) -> int:
 # the same clusters (k-means ARI 1.0, largest angle of the first ten vectors 0.002 degrees).
 LOBPCG_FROM = 2000
 WORD_WEIGHTS = (0.5, 1.0, 2.0)  # how much words count, tried on each set (times the same-language chance)
-WEIGHT_SEARCH_UP_TO = 5000  # distinct answers; beyond, x1 only: three graphs would triple discovery's time
+WEIGHT_SEARCH_UP_TO = 5000  # distinct answers; beyond, x1 only: the search about doubles discovery's time
 # Answers in all up to which a run's discovery (inside codes and among uncoded answers) tries
 # the three word weights; larger runs use x1. The search took the discover stage of a
 # 3,000-answer run from 2.8 s to 6.7 s, which would break its time target (run / embed <= 1.15).
@@ -202,16 +202,14 @@ class Discoverer:
         self.word_weight_, self.k_scores_, labels, before_vote = partitions[chosen]
         labels = canonical_labels(labels, item_keys)
         self.n_clusters_ = int(labels.max()) + 1
-        words_note = ""
-        if len(partitions) > 1:
-            words_note = (f"; words x{self.word_weight_:g} (most modular on both meaning and words among "
-                          + ", ".join(f"x{f:g}: {v:.3f}" for f, v in self.weight_scores_.items()) + ")")
         if self.n_clusters:
             self.k_choice_ = f"K={self.n_clusters_} given" + (f" ({self.n_clusters} asked, {m} distinct answers)" if self.n_clusters > m - 1 else "")
         else:
             self.k_choice_ = (f"K={before_vote} chosen by the highest modularity of the neighbour graph among K in "
                               f"{candidates}" + (f"; {self.n_clusters_} after neighbour agreement" if self.n_clusters_ != before_vote else ""))
-        self.k_choice_ += words_note
+        if self.weight_scores_:
+            self.k_choice_ += (f"; words x{self.word_weight_:g} (most modular on both meaning and words among "
+                               + ", ".join(f"x{f:g}: {v:.3f}" for f, v in self.weight_scores_.items()) + ")")
         return labels
 
     def _best_partition(self, graph, candidates: list[int], closest: np.ndarray):

@@ -59,23 +59,17 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return cols[first[:, None] + np.arange(k)]
 
 
-def neighbour_graph(Z: np.ndarray, n_neighbours: int, lexical=None, lexical_weight: float = 0.0,
-                    languages: Sequence[str] | None = None, block: int = 1024):
-    """Symmetric kNN graph (scipy CSR, 0/1 weights) and the 5 nearest e5 neighbours of each row.
-
-    Similarity = standardised e5 cosine + `lexical_weight` x standardised TF-IDF cosine, the
-    latter only between answers in the same language and centred on the typical same-language
-    pair: shared function words must not make answers of one language neighbours.
-    Computed in row blocks (memory O(block * n)); ties are broken by position, so the result
-    depends only on the canonical row order."""
-    graphs, closest = neighbour_graphs(Z, n_neighbours, lexical, [lexical_weight], languages, block)
-    return graphs[0], closest
-
-
 def neighbour_graphs(Z: np.ndarray, n_neighbours: int, lexical, lexical_weights: Sequence[float],
                      languages: Sequence[str] | None = None, block: int = 1024):
-    """One `neighbour_graph` per lexical weight, from one pass over the similarities (the
-    products, the costly part, are shared), and the 5 nearest e5 neighbours of each row."""
+    """One symmetric kNN graph (scipy CSR, 0/1 weights) per lexical weight, and the 5 nearest
+    e5 neighbours of each row.
+
+    Similarity = standardised e5 cosine + lexical weight x standardised TF-IDF cosine, the
+    latter only between answers in the same language and centred on the typical same-language
+    pair: shared function words must not make answers of one language neighbours. All weights
+    come from one pass over the similarities (the products, the costly part, are shared).
+    Computed in row blocks (memory O(block * n)); ties are broken by position, so the result
+    depends only on the canonical row order."""
     from scipy import sparse
 
     n = len(Z)
@@ -105,7 +99,7 @@ def neighbour_graphs(Z: np.ndarray, n_neighbours: int, lexical, lexical_weights:
         # these blocks are the largest arrays of a 100,000-answer run.
         sims -= e_mean
         sims /= e_std
-        if not use_lexical or all(w <= 0 for w in weights):
+        if not use_lexical:
             return closest, [_top_k(sims, k)] * len(weights)
         lex = (lexical[start:stop] @ lexical.T).toarray()
         lex -= l_mean
