@@ -71,7 +71,7 @@ def load_consultation_theme(root: Path = EXTERNAL) -> pd.DataFrame:
     four open questions (themes) they answer."""
     raw = _consultation(root)
     return pd.DataFrame({"id": raw["document_id"], "text": raw["text"], "language": "fr",
-                         "gold": raw["theme"].map(CONSULTATION_THEMES).fillna("")})
+                         "gold": raw["theme"].map(CONSULTATION_THEMES).fillna(""), "other coding": _consultation_types(raw)})
 
 
 def load_consultation_type(root: Path = EXTERNAL) -> pd.DataFrame:
@@ -79,11 +79,15 @@ def load_consultation_type(root: Path = EXTERNAL) -> pd.DataFrame:
     volunteers chose (about 4.8 per answer); answers whose top types tie, or with no type, are
     left out (602 of 787 remain; 7 tags from 219 answers down to 10)."""
     raw = _consultation(root)
+    return pd.DataFrame({"id": raw["document_id"], "text": raw["text"], "language": "fr", "gold": _consultation_types(raw),
+                         "other coding": raw["theme"].map(CONSULTATION_THEMES).fillna("")})
+
+
+def _consultation_types(raw: pd.DataFrame) -> pd.Series:
     shares = raw[list(CONSULTATION_TYPES)].astype(float)
     top = shares.max(axis=1)
     unique = (shares.eq(top, axis=0).sum(axis=1) == 1) & (top > 0)
-    gold = shares.idxmax(axis=1).map(CONSULTATION_TYPES).where(unique, "")
-    return pd.DataFrame({"id": raw["document_id"], "text": raw["text"], "language": "fr", "gold": gold})
+    return shares.idxmax(axis=1).map(CONSULTATION_TYPES).where(unique, "")
 
 
 LOADERS = {"cycling_dialogues_de": load_cycling, "sib200": load_sib, "demo": load_demo,

@@ -49,3 +49,17 @@ def test_runs_of_different_blocks_join_into_one_report(tmp_path):
     # One section per corpus, its rows in the order of a single run (zero-shot, then discovery).
     assert joined.count("## demo") == 1 and "### Discovery, every method" in joined.split("## demo")[1]
     assert rows == sorted(rows, key=lambda block: "discovery" in block) and {"| zero-shot (accuracy)", "| discovery (AMI)"} <= set(rows)
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "corpora_external" / "consultation_an_egalite_fr").exists(),
+                    reason="the external corpora are not beside the project")
+def test_discovery_shows_the_true_k_run_and_the_other_coding_of_the_same_answers(tmp_path):
+    bench = load_bench()
+    themes, types = bench.LOADERS["consultation_theme"](), bench.LOADERS["consultation_type"]()
+    # One set of answers, two human codings: each corpus carries the other as its reference.
+    assert themes["id"].tolist() == types["id"].tolist()
+    assert themes["other coding"].tolist() == types["gold"].tolist() and types["other coding"].tolist() == themes["gold"].tolist()
+    report = bench.main(["--corpora", "consultation_type", "--limit", "150", "--no-bertopic", "--embedder", "tfidf", "--seeds", "0",
+                         "--blocks", "discovery", "--output", str(tmp_path / "q.md")])
+    detail = report.split("### Discovery, every method")[1]
+    assert bench.TRUE_K in detail and bench.OTHER_CODING in detail
