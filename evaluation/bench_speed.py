@@ -9,7 +9,10 @@ For each corpus size and embedder it runs, in fresh subprocesses and `--repeats`
      and every stage's time from manifest.json `timings_seconds` (whatever stages `run` has);
   2. the same command again, all embeddings cached (warm);
   3. the embedder alone on the same texts (the unique answers the run embeds, no cache,
-     model loaded before timing), so the pipeline's overhead is a ratio measured in one run.
+     model loaded before timing), so the pipeline's overhead is a ratio measured in one run;
+  and `criteria-nlp embed` with an empty cache (the denominator of run / embed), before the
+  cold run on even repeats and after it on odd ones, so that a drifting load does not always
+  fall on the same command.
 It also measures a kill-and-resume at the smallest size, the cosine of the ONNX vectors to the
 torch ones, and clustering quality (AMI vs manual codes on the labelled corpora) per embedder.
 Models are prepared once beforehand (conversion, ONNX export, distillation are not timed).
@@ -217,12 +220,22 @@ def measure(corpus_path: Path, n: int, embedder: str, repeat: int, workdir: Path
     cache = fresh_cache(workdir, f"cache-{embedder}-{n}{tag}-{repeat}", models)
     out = workdir / f"out-{embedder}-{n}{tag}-{repeat}"
     result = {}
-    # `criteria-nlp embed` with an empty cache: the denominator of run / embed (both whole commands).
-    embed_cache = fresh_cache(workdir, f"cache-embedcli-{embedder}-{n}{tag}-{repeat}", models)
-    measured = run_measured(embed_command(corpus_path, workdir / f"embedcli-{embedder}-{n}{tag}.npy", embed_cache, embedder), env)
-    measured.pop("stdout")
-    result["embed_cli"] = measured
+
+    def embed_alone():
+        # `criteria-nlp embed` with an empty cache: the denominator of run / embed (both whole commands).
+        embed_cache = fresh_cache(workdir, f"cache-embedcli-{embedder}-{n}{tag}-{repeat}", models)
+        measured = run_measured(embed_command(corpus_path, workdir / f"embedcli-{embedder}-{n}{tag}.npy", embed_cache, embedder), env)
+        measured.pop("stdout")
+        result["embed_cli"] = measured
+
+    # The shared machine's load drifts over minutes, and whichever command runs second would
+    # always take the drift: the order alternates from one repeat to the next.
+    embed_first = repeat % 2 == 0
+    if embed_first:
+        embed_alone()
     for phase in ("cold", "warm"):
+        if phase == "warm" and not embed_first:
+            embed_alone()
         measured = run_measured(pipeline_command(corpus_path, out, cache, embedder), env)
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         measured.pop("stdout")
