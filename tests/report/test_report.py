@@ -160,3 +160,17 @@ def test_report_command_rewrites_the_report(demo_sample, tmp_path, capsys):
     assert 'id="evaluation"' in html and 'id="map"' in html and "&lt;script&gt;" in html
     assert main(["report", str(tmp_path / "out"), "--gold-col", "nope"]) == 2
     assert "--gold-col 'nope'" in capsys.readouterr().err
+
+
+def test_indicator_rows_with_an_empty_numeric_column_render_without_a_dtype_warning():
+    import warnings
+
+    from criteria_nlp.report.html import _indicators_for
+
+    # Read back from CSV, a column no row fills (here the note) is float64 NaN.
+    indicators = pd.DataFrame({"code": ["A03", "A06"], "indicator_id": ["i1", "i2"], "name": ["Logement", "Travail"],
+                               "language": ["fr", "fr"], "status": ["draft", "draft"], "note": [np.nan, np.nan], "cluster": [0, 1]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas warns before it starts to raise
+        rows = _indicators_for(indicators, "A03")
+    assert [row["name"] for row in rows] == ["Logement"] and rows[0]["levels"][0]["text"] == ""

@@ -589,7 +589,8 @@ def _split_list(value) -> list[str]:
 def _indicators_for(indicators: pd.DataFrame | None, code: str, loc: Localiser = ENGLISH) -> list[dict]:
     if indicators is None or indicators.empty or "code" not in indicators.columns:
         return []
-    rows = indicators[indicators["code"].fillna("").astype(str) == code].fillna("")
+    # object first: an empty column read as float64 cannot take "" (pandas 4 will raise).
+    rows = indicators[indicators["code"].fillna("").astype(str) == code].astype(object).fillna("")
     out = []
     for row in rows.to_dict("records"):
         out.append({
