@@ -81,3 +81,35 @@ def test_the_installed_command_speaks_the_locale(tmp_path):
                             env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
     assert plain(result.stderr).startswith("erreur : ") and "Traceback" not in result.stderr
+
+
+def _answers_csv(tmp_path) -> Path:
+    topics = ["logement trop cher", "bus en retard", "parc propre", "voisins aimables", "travail stable"]
+    rows = [f"{i},{topic} {i % 3}" for i, topic in enumerate(topics * 8)]
+    path = tmp_path / "answers.csv"
+    path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cluster_reports_its_groups_in_the_terminal_language(locale_env, tmp_path, capsys):
+    source = _answers_csv(tmp_path)
+    locale_env.setenv("LANG", "fr_FR.UTF-8")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "groups.csv"), "--embedder", "tfidf"]) == 0
+    lines = plain(capsys.readouterr().err).strip().splitlines()
+    assert lines[-2].startswith("groupes de critères : ") and "(nombre choisi automatiquement) ; réponses non regroupées : " in lines[-2]
+    assert lines[-2].endswith(f"(maximum autorisé : 10 %) -> {tmp_path / 'groups.csv'}")
+    # The graph diagnostic stays English, and says so.
+    assert lines[-1].startswith("choix du nombre de groupes (détail technique, en anglais) : K=")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "three.csv"), "--embedder", "tfidf", "--n-clusters", "3"]) == 0
+    last = plain(capsys.readouterr().err).strip().splitlines()[-1]
+    assert last.startswith("groupes de critères : 3 (nombre demandé : 3) ; réponses non regroupées : ")
+
+
+def test_cluster_speaks_english_without_a_locale(locale_env, tmp_path, capsys):
+    source = _answers_csv(tmp_path)
+    assert main(["cluster", str(source), "-o", str(tmp_path / "auto.csv"), "--embedder", "tfidf"]) == 0
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("how the number of groups was chosen (technical detail): K=")
+    assert main(["cluster", str(source), "-o", str(tmp_path / "groups.csv"), "--embedder", "tfidf", "--n-clusters", "3"]) == 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("criteria groups: 3 (number requested: 3); ungrouped answers: ")
+    assert last.endswith(f"(maximum allowed: 10%) -> {tmp_path / 'groups.csv'}")

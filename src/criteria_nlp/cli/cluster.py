@@ -42,12 +42,24 @@ def cluster(
     redact: bool = RedactOpt,
 ):
     """Discover criteria groups without a codebook."""
+    from criteria_nlp.i18n import messages
     from criteria_nlp.pipeline.commands import cluster_file
 
-    choice = cluster_file(
+    found = cluster_file(
         input, output, n_clusters=n_clusters, text_col=text_col, id_col=id_col, lang_col=lang_col,
         embedder=embedder, seed=seed, cache_dir=cache_dir, show_progress=not quiet, redact=redact,
         max_unassigned=max_unassigned, device=device, use_cache=not no_cache,
     )
     if not quiet:
-        echo_err(f"{choice} -> {output}")
+        loc = messages()
+        _ = loc.gettext
+        values = {"clusters": loc.integer(found["clusters"]), "unassigned": loc.percent(found["unassigned"]),
+                  "cap": loc.percent(found["cap"], 0), "path": output}
+        if found["asked"]:
+            echo_err(_("criteria groups: %(clusters)s (number requested: %(asked)s); ungrouped answers: %(unassigned)s "
+                       "(maximum allowed: %(cap)s) -> %(path)s") % {**values, "asked": loc.integer(found["asked"])})
+        else:
+            echo_err(_("criteria groups: %(clusters)s (number chosen automatically); ungrouped answers: %(unassigned)s "
+                       "(maximum allowed: %(cap)s) -> %(path)s") % values)
+            # The diagnostic names graph measures that have no settled wording in other languages.
+            echo_err(_("choice of the number of groups (technical detail, in English): %(detail)s") % {"detail": found["choice"]})

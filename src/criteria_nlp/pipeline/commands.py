@@ -109,10 +109,12 @@ def assign_file(
 def cluster_file(
     input, output, *, n_clusters=None, text_col="text", id_col=None, lang_col=None, embedder=DEFAULT_EMBEDDER,
     seed=0, cache_dir=None, show_progress=True, redact=False, max_unassigned=DEFAULT_MAX_UNASSIGNED, device="auto", use_cache=True,
-) -> str:
+) -> dict:
     """Discovery without a codebook: id, cluster (-1 = unassigned or non-answer), cluster_label.
 
-    Non-answers are left out (cluster -1) before clustering; duplicates are clustered once."""
+    Non-answers are left out (cluster -1) before clustering; duplicates are clustered once.
+    Returns what was found: clusters, asked (n_clusters), unassigned (share), cap and choice
+    (how K was chosen, in English: `Discoverer.k_choice_`)."""
     from criteria_nlp.discover.discoverer import Discoverer, cluster_summary
 
     _check_output(output, [input])
@@ -130,7 +132,8 @@ def cluster_file(
     out = pd.DataFrame({"id": answers["id"], "cluster": answers["cluster"].astype(int)})
     out["cluster_label"] = out["cluster"].map(names).fillna("")
     write_csv_atomic(Path(output), out)
-    return f"{model.k_choice_}; {model.unassigned_share_:.1%} of the answers unassigned (cap {max_unassigned:.0%})"
+    return {"clusters": model.n_clusters_, "asked": n_clusters, "unassigned": model.unassigned_share_, "cap": max_unassigned,
+            "choice": model.k_choice_}
 
 
 def evaluate_file(input, *, gold_col, pred_col, lang_col=None, confidence_col=None, pair_col=None, kind="auto", output=None) -> dict:
