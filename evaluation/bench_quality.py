@@ -503,7 +503,7 @@ def main(argv=None) -> str:
                 table = pd.DataFrame(runs)
                 detail.append({"setting": setting, "answers": table["answers"].mean(), "true K": table["true K"].mean(),
                                "K chosen (by seed)": " / ".join(str(v) for v in table["K"]),
-                               "words x (by seed)": " / ".join(f"{v:g}" for v in table["words"]) if "words" in table else "",
+                               "words x (by seed)": " / ".join(f"{v:g}" for v in table["words"]),
                                "project AMI": table["project"].mean(),
                                **{m: table[m].mean() for m in peers},
                                **{m: table[m].mean() for m in (TRUE_K, OTHER_CODING) if m in table},

@@ -68,19 +68,23 @@ def _consultation(root: Path) -> pd.DataFrame:
 
 def load_consultation_theme(root: Path = EXTERNAL) -> pd.DataFrame:
     """French National Assembly consultation (2016): 787 long real answers; gold = which of the
-    four open questions (themes) they answer."""
+    four open questions (themes) they answer; "other coding": the contribution type (below)."""
     raw = _consultation(root)
     return pd.DataFrame({"id": raw["document_id"], "text": raw["text"], "language": "fr",
-                         "gold": raw["theme"].map(CONSULTATION_THEMES).fillna(""), "other coding": _consultation_types(raw)})
+                         "gold": _consultation_themes(raw), "other coding": _consultation_types(raw)})
 
 
 def load_consultation_type(root: Path = EXTERNAL) -> pd.DataFrame:
     """The same answers with the crowd's contribution type as gold: the type most of an answer's
     volunteers chose (about 4.8 per answer); answers whose top types tie, or with no type, are
-    left out (602 of 787 remain; 7 tags from 219 answers down to 10)."""
+    left out (602 of 787 remain; 7 tags from 219 answers down to 10). "other coding": the theme."""
     raw = _consultation(root)
-    return pd.DataFrame({"id": raw["document_id"], "text": raw["text"], "language": "fr", "gold": _consultation_types(raw),
-                         "other coding": raw["theme"].map(CONSULTATION_THEMES).fillna("")})
+    return pd.DataFrame({"id": raw["document_id"], "text": raw["text"], "language": "fr",
+                         "gold": _consultation_types(raw), "other coding": _consultation_themes(raw)})
+
+
+def _consultation_themes(raw: pd.DataFrame) -> pd.Series:
+    return raw["theme"].map(CONSULTATION_THEMES).fillna("")
 
 
 def _consultation_types(raw: pd.DataFrame) -> pd.Series:

@@ -3,6 +3,7 @@ escaped citizen text, no network reference; and `run` writing compare.csv + repo
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -163,8 +164,6 @@ def test_report_command_rewrites_the_report(demo_sample, tmp_path, capsys):
 
 
 def test_indicator_rows_with_an_empty_numeric_column_render_without_a_dtype_warning():
-    import warnings
-
     from criteria_nlp.report.html import _indicators_for
 
     # Read back from CSV, a column no row fills (here the note) is float64 NaN.
